@@ -1,0 +1,156 @@
+"""Pure, vectorised masking algorithms: tensors in, tensors out, every draw through ``generator``.
+
+Shapes: ``B`` rows, ``L`` positions. ``real`` is the (B, L) bool mask of real (non-padding) items;
+rows are right-padded, so row ``b`` holds its items at positions ``0 .. lengths[b] - 1``.
+None of these functions loops over rows, items or spans in Python.
+"""
+
+from __future__ import annotations
+
+import torch
+
+IGNORE_INDEX = -100
+"""The label of positions without a target: the ignore index of every HF loss."""
+
+
+def _uniform(shape: torch.Size | tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    return torch.rand(shape, generator=generator)
+
+
+def pick_one(candidates: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One uniformly drawn True position per row of ``candidates`` (B, L) -> (B,) long.
+
+    Rows without a candidate return an arbitrary position: callers only use rows that have one.
+    """
+    keys = _uniform(candidates.shape, generator)  # (B, L)
+    keys.masked_fill_(~candidates, -1.0)
+    return keys.argmax(dim=1)
+
+
+def last_item_targets(real: torch.Tensor) -> torch.Tensor:
+    """The last real item of every row with >= 2 items (B, L) bool.
+
+    Example:
+        >>> real = torch.tensor([[1, 1, 1], [1, 0, 0]], dtype=torch.bool)
+        >>> last_item_targets(real).int().tolist()
+        [[0, 0, 1], [0, 0, 0]]
+    """
+    lengths = real.sum(dim=1)  # (B,)
+    positions = torch.arange(real.shape[1])  # (L,)
+    return (positions[None, :] == (lengths - 1)[:, None]) & (lengths >= 2)[:, None]
+
+
+def next_item_targets(real: torch.Tensor) -> torch.Tensor:
+    """Every real item that has a history, i.e. all real positions but the first (B, L) bool."""
+    targets = real.clone()
+    targets[:, 0] = False
+    return targets
+
+
+def ensure_target_and_context(targets: torch.Tensor, real: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Make every row with >= 2 real items hold >= 1 target and >= 1 non-target; others no target.
+
+    A row without a target gains one real position drawn uniformly; a row whose real items are all
+    targets gives one back, drawn uniformly among its targets.
+    """
+    targets = targets & real
+    num_real = real.sum(dim=1)  # (B,)
+    eligible = num_real >= 2  # (B,)
+    rows = torch.arange(real.shape[0])
+    add = pick_one(real, generator)  # (B,)
+    drop = pick_one(targets, generator)  # (B,)
+    needs_target = eligible & ~targets.any(dim=1)
+    targets[rows[needs_target], add[needs_target]] = True
+    needs_context = eligible & (targets.sum(dim=1) == num_real)
+    targets[rows[needs_context], drop[needs_context]] = False
+    return targets & eligible[:, None]
+
+
+def bernoulli_targets(real: torch.Tensor, probability: float, generator: torch.Generator) -> torch.Tensor:
+    """Each real item independently a target with ``probability`` (B, L) bool."""
+    return (_uniform(real.shape, generator) < probability) & real
+
+
+def span_targets(
+    real: torch.Tensor, *, plm_probability: float, max_span_length: int, generator: torch.Generator
+) -> torch.Tensor:
+    """XLNet span masking over the real items of each row, all spans drawn at once.
+
+    Per row, from ``cur = 0`` on: draw ``span ~ U{1..max_span_length}``, reserve
+    ``context = int(span / plm_probability)`` positions, start the span uniformly in
+    ``[cur, cur + context - span]``, then ``cur += context`` -- while ``cur < length``. Spans are
+    clipped at the row's last real item (never into padding). Since every context holds one span and
+    contexts are at least ``1 / plm_probability`` long, at most ``ceil(L * plm_probability) + 1``
+    spans fit in a row: they are all drawn at once and the ones past the row's end are dropped.
+    """
+    batch, width = real.shape
+    lengths = real.sum(dim=1)  # (B,)
+    min_context = max(int(1 / plm_probability), 1)
+    num_spans = -(-width // min_context) + 1
+    spans = torch.randint(1, max_span_length + 1, (batch, num_spans), generator=generator)  # (B, S)
+    contexts = (spans.double() / plm_probability).floor().long().clamp_min(spans)  # (B, S)
+    window_start = contexts.cumsum(dim=1) - contexts  # (B, S)
+    offset = (_uniform((batch, num_spans), generator) * (contexts - spans + 1)).floor().long()  # (B, S)
+    starts = window_start + offset  # (B, S)
+    valid = (window_start < lengths[:, None]) & (starts < lengths[:, None])  # (B, S)
+    ends = torch.minimum(starts + spans, lengths[:, None])  # (B, S), clipped to real items
+    # Difference array: +1 at each span start, -1 at its end; a running sum > 0 marks span members.
+    marks = torch.zeros(batch, width + 1, dtype=torch.long)  # (B, L + 1)
+    marks.scatter_add_(1, torch.where(valid, starts, width), valid.long())
+    marks.scatter_add_(1, torch.where(valid, ends, width), -valid.long())
+    return (marks[:, :width].cumsum(dim=1) > 0) & real
+
+
+def replacement_split(
+    targets: torch.Tensor, *, mask_replace_prob: float, random_replace_prob: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT's split of the targets: ``(to_mask, to_random)`` (B, L) bool; the rest stay unchanged."""
+    draw = _uniform(targets.shape, generator)  # (B, L)
+    to_mask = targets & (draw < mask_replace_prob)
+    to_random = targets & (draw >= mask_replace_prob) & (draw < mask_replace_prob + random_replace_prob)
+    return to_mask, to_random
+
+
+def draw_items(count: int, item_ids: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """``count`` ids drawn uniformly from ``item_ids`` (the real ids: no pad, mask or special id)."""
+    return item_ids[torch.randint(item_ids.numel(), (count,), generator=generator)]
+
+
+def random_factorisation_order(targets: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A uniformly random order of each row's targets (B, L) long: 0, 1, ... for targets, -1 elsewhere."""
+    keys = _uniform(targets.shape, generator)  # (B, L)
+    keys.masked_fill_(~targets, 2.0)  # non-targets sort after every target
+    order = keys.argsort(dim=1).argsort(dim=1)  # (B, L) rank of each position
+    return order.masked_fill_(~targets, -1)
+
+
+def causal_order(real: torch.Tensor) -> torch.Tensor:
+    """The left-to-right order (B, L) long: position index on real items, -1 on padding."""
+    positions = torch.arange(real.shape[1]).expand(real.shape)  # (B, L)
+    return torch.where(real, positions, -1)
+
+
+def expand_perm_order(
+    perm_order: torch.Tensor, attention_mask: torch.Tensor, *, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """Compact factorisation order -> XLNet ``perm_mask`` (B, L, L); 1 = ``i`` may NOT attend to ``j``.
+
+    ``perm_order[b, j] >= 0`` marks a target and its place in the order; -1 marks context that every
+    position may see. Position ``i`` may not attend to a target ``j`` unless ``j`` comes strictly
+    earlier in the order (so no target sees itself or a later target, and context never sees a
+    target), nor to padding. Runs on the device and in the dtype the model needs.
+
+    Example:
+        >>> order = torch.tensor([[-1, 1, 0]])
+        >>> expand_perm_order(order, torch.ones(1, 3)).int().tolist()
+        [[[0, 1, 1], [0, 1, 0], [0, 1, 1]]]
+    """
+    is_target = perm_order >= 0  # (B, L)
+    blocked = (perm_order[:, :, None] <= perm_order[:, None, :]) & is_target[:, None, :]  # (B, L, L)
+    blocked |= (attention_mask == 0)[:, None, :]  # (B, L, L) padding is never attended to
+    return blocked.to(dtype)
+
+
+def identity_target_mapping(batch: int, width: int, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The one-hot ``target_mapping`` (B, L, L) where prediction ``i`` is position ``i`` (a broadcast view)."""
+    return torch.eye(width, dtype=dtype).expand(batch, width, width)

@@ -1,0 +1,388 @@
+"""What every collator shares: options, input checks, padding, generator, batch assembly."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import default_collate
+from transformers.data.data_collator import DataCollatorMixin
+
+from .. import _masking, _padding, _seeding
+
+MODES = ("train", "eval", "predict")
+
+# Keys a collator writes; an input example holding one of them would be overwritten.
+OUTPUT_KEYS = frozenset(
+    {
+        "input_ids",
+        "attention_mask",
+        "labels",
+        "mask_positions",
+        "prediction_positions",
+        "perm_mask",
+        "target_mapping",
+        "perm_order",
+        "replacement_candidates",
+    }
+)
+
+
+@dataclass
+class PaddedBatch:
+    """The padded inputs shared by every scheme, before masking.
+
+    ``items``: (B, L) long, original item ids right-padded with the pad id (the predict slot too).
+    ``real``: (B, L) bool, the user's items. ``lengths``: (B,) long, items per row after ``max_length``.
+    ``slot``: (B, L) bool, the appended prediction slot (predict mode only).
+    """
+
+    items: torch.Tensor
+    real: torch.Tensor
+    lengths: torch.Tensor
+    slot: torch.Tensor
+    side_features: dict[str, torch.Tensor]
+    passthrough: dict[str, Any]
+
+
+@dataclass
+class Masking:
+    """One scheme's decision for a batch.
+
+    ``targets``: (B, L) bool, positions whose original item is a label.
+    ``hidden``: (B, L) bool, positions that hold ``mask_token_id`` and get the learnable mask vector.
+    ``random``: (B, L) bool, positions that hold a random real item instead of theirs.
+    ``random_ids``: (n_random,) long, those items in row-major order.
+    ``perm_order``: (B, L) long or None, the compact XLNet factorisation order.
+    """
+
+    targets: torch.Tensor
+    hidden: torch.Tensor
+    random: torch.Tensor | None = None
+    random_ids: torch.Tensor | None = None
+    perm_order: torch.Tensor | None = None
+
+
+def _check_int(name: str, value: Any, *, minimum: int | None = None, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        allowed = "an int or None" if optional else "an int"
+        raise TypeError(f"Invalid {name}={value!r}; must be {allowed}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"Invalid {name}={value!r}; must be >= {minimum}")
+
+
+def _check_probability(name: str, value: Any, *, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"Invalid {name}={value!r}; must be a float")
+    if not (0.0 < value <= 1.0 if low_open else 0.0 <= value <= 1.0) or math.isnan(value):
+        interval = "(0, 1]" if low_open else "[0, 1]"
+        raise ValueError(f"Invalid {name}={value!r}; must be in {interval}")
+
+
+@dataclass(kw_only=True)
+class SequenceCollator(DataCollatorMixin):
+    """Base of the four collators: the options every scheme shares (use a subclass).
+
+    Args:
+        vocab_size: number of ids of the item embedding table; item ids must lie in ``[0, vocab_size)``.
+        mask_token_id: the id written at hidden positions (a plain HF model then never sees a target).
+        pad_token_id: the id written at padding positions (default 0).
+        special_token_ids: other reserved ids: never in a sequence, never drawn as a random item.
+        mode: ``"train"`` (random targets), ``"eval"`` (the last item of each row, or every next item
+            with ``eval_on_last_item_only=False``; the target never reaches the model) or
+            ``"predict"`` (no labels; ``prediction_positions`` says where each row's next-item
+            prediction is read).
+        eval_on_last_item_only: in eval mode, the last item only (default) or every next item.
+        input_key: the example key holding the item-id sequence (default ``"input_ids"``).
+        side_feature_keys: example keys holding per-item sequences (category, timestamp, ...), padded,
+            truncated and hidden together with the items; integers give int64, reals float32.
+        side_feature_pad_value: the value of side features at padding and hidden positions.
+        max_length: keep each row's ``max_length`` most recent items (counted in ``truncated_rows``
+            and ``truncated_items`` of this process).
+        pad_to_multiple_of: round the padded length up to a multiple of this.
+        seed: seeds the collator's private ``torch.Generator`` (0 is a valid seed). The stream of a
+            process is derived from ``(seed, rank, DataLoader worker, the DataLoader's epoch seed)``,
+            see ``hf_seqmask._seeding``; ``None`` takes fresh OS entropy. The global RNG is never used.
+        return_tensors: only ``"pt"``.
+
+    Other example keys (user ids, ...) are batched with ``torch.utils.data.default_collate`` and
+    passed through under their own names.
+    """
+
+    vocab_size: int
+    mask_token_id: int
+    pad_token_id: int = 0
+    special_token_ids: tuple[int, ...] = ()
+    mode: str = "train"
+    eval_on_last_item_only: bool = True
+    input_key: str = "input_ids"
+    side_feature_keys: tuple[str, ...] = ()
+    side_feature_pad_value: float = 0
+    max_length: int | None = None
+    pad_to_multiple_of: int | None = None
+    seed: int | None = None
+    return_tensors: str = "pt"
+
+    # Per-process state: the generator, re-created after a fork, and truncation counters.
+    truncated_rows: int = field(default=0, init=False, repr=False, compare=False)
+    truncated_items: int = field(default=0, init=False, repr=False, compare=False)
+    _generator: torch.Generator | None = field(default=None, init=False, repr=False, compare=False)
+    _generator_key: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def predict_slot(self) -> bool:
+        """Whether predict mode appends a hidden slot after the last item to read the prediction at."""
+        return True
+
+    @property
+    def prediction_offset(self) -> int:
+        """Where the prediction of a target at position t is read: t + offset (0, or -1 for HF causal LMs)."""
+        return 0
+
+    def __post_init__(self) -> None:
+        _check_int("vocab_size", self.vocab_size, minimum=1)
+        for name in ("pad_token_id", "mask_token_id"):
+            _check_int(name, getattr(self, name), minimum=0)
+            if getattr(self, name) >= self.vocab_size:
+                raise ValueError(f"Invalid {name}={getattr(self, name)}; must be < vocab_size={self.vocab_size}")
+        if self.pad_token_id == self.mask_token_id:
+            raise ValueError(f"pad_token_id and mask_token_id must differ; both are {self.pad_token_id}")
+        if isinstance(self.special_token_ids, (str, bytes)) or not isinstance(self.special_token_ids, Sequence):
+            raise TypeError(f"Invalid special_token_ids={self.special_token_ids!r}; must be a tuple of ints")
+        self.special_token_ids = tuple(self.special_token_ids)
+        for token in self.special_token_ids:
+            _check_int("special_token_ids", token, minimum=0)
+            if token >= self.vocab_size:
+                raise ValueError(f"Invalid special_token_ids entry {token}; must be < vocab_size={self.vocab_size}")
+        if self.mode not in MODES:
+            raise ValueError(f"Invalid mode={self.mode!r}; must be one of {MODES}")
+        if not isinstance(self.eval_on_last_item_only, bool):
+            raise TypeError(f"Invalid eval_on_last_item_only={self.eval_on_last_item_only!r}; must be a bool")
+        if not isinstance(self.input_key, str):
+            raise TypeError(f"Invalid input_key={self.input_key!r}; must be a str")
+        if isinstance(self.side_feature_keys, str):
+            raise TypeError(f"Invalid side_feature_keys={self.side_feature_keys!r}; must be a tuple of str")
+        self.side_feature_keys = tuple(self.side_feature_keys)
+        for key in self.side_feature_keys:
+            if not isinstance(key, str) or key == self.input_key or key in OUTPUT_KEYS:
+                raise ValueError(
+                    f"Invalid side_feature_keys entry {key!r}; must be a str other than input_key and the output "
+                    f"keys {sorted(OUTPUT_KEYS)}"
+                )
+        if len(set(self.side_feature_keys)) != len(self.side_feature_keys):
+            raise ValueError(f"Invalid side_feature_keys={self.side_feature_keys!r}; names repeat")
+        if isinstance(self.side_feature_pad_value, bool) or not isinstance(self.side_feature_pad_value, (int, float)):
+            raise TypeError(f"Invalid side_feature_pad_value={self.side_feature_pad_value!r}; must be a number")
+        _check_int("max_length", self.max_length, minimum=1, optional=True)
+        _check_int("pad_to_multiple_of", self.pad_to_multiple_of, minimum=1, optional=True)
+        _check_int("seed", self.seed, optional=True)
+        self._check_return_tensors(self.return_tensors)
+        reserved = torch.zeros(self.vocab_size, dtype=torch.bool)
+        reserved[[self.pad_token_id, self.mask_token_id, *self.special_token_ids]] = True
+        self._reserved = reserved  # (V,) bool, ids that never appear in a sequence
+        self._real_item_ids = torch.nonzero(~reserved).flatten()  # (V - reserved,) the draw pool
+
+    # ----------------------------------------------------------------------------------------- API
+    def with_mode(self, mode: str, **changes: Any) -> SequenceCollator:
+        """A copy of this collator in another ``mode`` (e.g. for the evaluation DataLoader).
+
+        Example:
+            >>> from hf_seqmask import MaskedCollator
+            >>> MaskedCollator(vocab_size=10, mask_token_id=1).with_mode("eval").mode
+            'eval'
+        """
+        return dataclasses.replace(self, mode=mode, **changes)
+
+    def __call__(self, features, return_tensors: str | None = None):
+        self._check_return_tensors(return_tensors if return_tensors is not None else self.return_tensors)
+        return self.torch_call(features)
+
+    def torch_call(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Collate ``features`` (a list of example dicts) into the batch of the scheme's contract."""
+        padded = self._pad(features)
+        masking = self._mask(padded, self._get_generator())
+        return self._assemble(padded, masking)
+
+    # ------------------------------------------------------------------------- scheme-specific parts
+    def _mask(self, padded: PaddedBatch, generator: torch.Generator) -> Masking:
+        raise NotImplementedError
+
+    def _extra_outputs(self, padded: PaddedBatch, masking: Masking, batch: dict[str, Any]) -> None:
+        """Add scheme-specific keys to ``batch`` (in place)."""
+
+    # ----------------------------------------------------------------------------------- internals
+    @staticmethod
+    def _check_return_tensors(value: Any) -> None:
+        if value != "pt":
+            raise ValueError(f"Invalid return_tensors={value!r}; only 'pt' (torch) is supported")
+
+    def _get_generator(self) -> torch.Generator:
+        key = _seeding.stream_key()
+        if self._generator is None or self._generator_key != key:
+            self._generator = _seeding.make_generator(self.seed, key)
+            self._generator_key = key
+        return self._generator
+
+    def _uses_predict_slot(self) -> bool:
+        return self.mode == "predict" and self.predict_slot
+
+    def _pad(self, features: Sequence[Mapping[str, Any]]) -> PaddedBatch:
+        if isinstance(features, Mapping) or not isinstance(features, Sequence):
+            raise TypeError(f"features must be a list of example dicts, got {type(features).__name__}")
+        if len(features) == 0:
+            raise ValueError("empty batch: features holds no example")
+        for index, example in enumerate(features):
+            if not isinstance(example, Mapping):
+                raise TypeError(f"row {index}: expected an example dict, got {type(example).__name__}")
+        item_rows = self._column(features, self.input_key)
+        flat, lengths = _padding.flatten_id_rows(item_rows, key=self.input_key)
+        self._check_ids(flat, lengths)
+        side_flat = {}
+        for key in self.side_feature_keys:
+            values, value_lengths = _padding.flatten_feature_rows(self._column(features, key), key=key)
+            mismatch = np.flatnonzero(value_lengths != lengths)
+            if mismatch.size:
+                row = int(mismatch[0])
+                raise ValueError(
+                    f"row {row}: side feature {key!r} has {int(value_lengths[row])} values but "
+                    f"{self.input_key!r} has {int(lengths[row])} items"
+                )
+            side_flat[key] = values
+        if self.max_length is not None and lengths.size and lengths.max() > self.max_length:
+            over = lengths > self.max_length
+            self.truncated_rows += int(over.sum())
+            self.truncated_items += int((lengths[over] - self.max_length).sum())
+            original_lengths = lengths
+            flat, lengths = _padding.keep_most_recent(flat, original_lengths, self.max_length)
+            side_flat = {
+                k: _padding.keep_most_recent(v, original_lengths, self.max_length)[0] for k, v in side_flat.items()
+            }
+
+        slot = 1 if self._uses_predict_slot() else 0
+        width = max(int(lengths.max()) + slot, 1)
+        if self.pad_to_multiple_of is not None:
+            width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        items = torch.from_numpy(_padding.scatter_padded(flat, lengths, width, self.pad_token_id))  # (B, L)
+        lengths_t = torch.from_numpy(lengths)  # (B,)
+        positions = torch.arange(width)  # (L,)
+        real = positions[None, :] < lengths_t[:, None]  # (B, L)
+        slot_mask = (positions[None, :] == lengths_t[:, None]) & (lengths_t > 0)[:, None] & bool(slot)  # (B, L)
+        side = {
+            key: torch.from_numpy(_padding.scatter_padded(values, lengths, width, self.side_feature_pad_value))
+            for key, values in side_flat.items()
+        }
+        skip = {self.input_key, *self.side_feature_keys}
+        passthrough = {}
+        for key in features[0]:
+            if key in skip:
+                continue
+            if key in OUTPUT_KEYS:
+                raise ValueError(
+                    f"example key {key!r} collides with an output key of the collator; drop or rename that column"
+                )
+            passthrough[key] = self._collate_passthrough(features, key)
+        return PaddedBatch(items, real, lengths_t, slot_mask, side, passthrough)
+
+    @staticmethod
+    def _column(features: Sequence[Mapping[str, Any]], key: str) -> list:
+        try:
+            return [example[key] for example in features]
+        except KeyError:
+            row = next(i for i, example in enumerate(features) if key not in example)
+            raise ValueError(f"row {row} has no key {key!r}; its keys are {sorted(map(str, features[row]))}") from None
+
+    def _collate_passthrough(self, features: Sequence[Mapping[str, Any]], key: str) -> Any:
+        values = self._column(features, key)
+        try:
+            return default_collate(values)
+        except (RuntimeError, TypeError, ValueError) as error:
+            raise TypeError(
+                f"per-row field {key!r} could not be batched ({error}); list it in side_feature_keys if it is "
+                f"per-item, or remove it"
+            ) from None
+
+    def _check_ids(self, flat: np.ndarray, lengths: np.ndarray) -> None:
+        if flat.size == 0:
+            return
+        bad = np.flatnonzero((flat < 0) | (flat >= self.vocab_size))
+        if bad.size:
+            row, position = _padding.row_of_flat_index(lengths, int(bad[0]))
+            raise ValueError(
+                f"row {row} of {self.input_key!r}: item id {int(flat[bad[0]])} at position {position} is outside "
+                f"[0, vocab_size={self.vocab_size})"
+            )
+        bad = np.flatnonzero(self._reserved.numpy()[flat])
+        if bad.size:
+            row, position = _padding.row_of_flat_index(lengths, int(bad[0]))
+            value = int(flat[bad[0]])
+            name = {self.pad_token_id: "pad_token_id", self.mask_token_id: "mask_token_id"}.get(
+                value, "special_token_ids"
+            )
+            raise ValueError(
+                f"row {row} of {self.input_key!r}: position {position} holds {value}, which is {name}; sequences "
+                f"must hold item ids only (padding is added by the collator)"
+            )
+
+    def _prediction_positions(self, padded: PaddedBatch, targets: torch.Tensor) -> torch.Tensor:
+        """(B,) long: where each row's (last) prediction is read; -1 for rows without one."""
+        if self.mode == "predict":
+            next_position = padded.lengths  # the item after the last one
+            valid = padded.lengths >= 1
+        else:
+            last_target = torch.where(targets, torch.arange(targets.shape[1]), -1).amax(dim=1)  # (B,)
+            next_position, valid = last_target, last_target >= 0
+        return torch.where(valid, next_position + self.prediction_offset, -1)
+
+    def _assemble(self, padded: PaddedBatch, masking: Masking) -> dict[str, Any]:
+        items, hidden = padded.items, masking.hidden | padded.slot
+        input_ids = items.masked_fill(hidden, self.mask_token_id)  # (B, L)
+        changed = hidden.clone()
+        if masking.random is not None:
+            input_ids[masking.random] = masking.random_ids
+            changed |= masking.random
+        batch: dict[str, Any] = {
+            "input_ids": input_ids,
+            "attention_mask": (padded.real | padded.slot).long(),
+        }
+        if self.mode != "predict":
+            batch["labels"] = items.masked_fill(~masking.targets, _masking.IGNORE_INDEX)
+        batch["mask_positions"] = hidden
+        if self.mode != "train":
+            batch["prediction_positions"] = self._prediction_positions(padded, masking.targets)
+        for key, values in padded.side_features.items():
+            # A hidden or replaced item's side features would reveal it: they are padded too.
+            batch[key] = values.masked_fill(changed, self.side_feature_pad_value)
+        self._extra_outputs(padded, masking, batch)
+        batch.update(padded.passthrough)
+        return batch
+
+    def _eval_or_predict_targets(self, padded: PaddedBatch) -> Masking:
+        """Targets outside training, shared by the schemes that hide them: the last item (eval) or none."""
+        if self.mode == "predict":
+            return Masking(targets=torch.zeros_like(padded.real), hidden=torch.zeros_like(padded.real))
+        last = _masking.last_item_targets(padded.real)
+        return Masking(targets=last, hidden=last)
+
+    def _perm_outputs(self, perm_order: torch.Tensor, batch: dict[str, Any], perm_format: str) -> None:
+        """XLNet's inputs: the dense ``perm_mask``/``target_mapping`` or the compact ``perm_order``."""
+        if perm_format == "compact":
+            batch["perm_order"] = perm_order
+            return
+        batch_size, width = perm_order.shape
+        batch["perm_mask"] = _masking.expand_perm_order(perm_order, batch["attention_mask"])  # (B, L, L)
+        batch["target_mapping"] = _masking.identity_target_mapping(batch_size, width)  # (B, L, L)
+
+
+PERM_FORMATS = ("dense", "compact")
+
+
+def check_perm_format(value: Any) -> None:
+    if value not in PERM_FORMATS:
+        raise ValueError(f"Invalid perm_format={value!r}; must be one of {PERM_FORMATS}")

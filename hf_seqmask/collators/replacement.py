@@ -1,0 +1,48 @@
+"""Replaced-token detection (``rtd``, ELECTRA): MLM targets for the generator + the discriminator's pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .. import _masking
+from ._base import Masking, PaddedBatch
+from .masked import MaskedCollator
+
+
+@dataclass(kw_only=True)
+class ReplacementCollator(MaskedCollator):
+    """ELECTRA's data side: the MLM targets of :class:`MaskedCollator`, hidden for the generator.
+
+    The replacement itself needs the generator's logits, so it happens in the model (Gumbel
+    sampling without gradient, then a discriminator labels every real position original/replaced).
+    With ``sample_from_batch=True`` training batches also carry ``replacement_candidates``:
+    (C,) int64, the distinct target items of the batch, sorted -- the pool the generator's logits are
+    restricted to, so replacements are items of this batch (Transformers4Rec's ``sample_from_batch``).
+
+    Args:
+        sample_from_batch: emit ``replacement_candidates`` (see above).
+        **masked: the options of :class:`MaskedCollator`.
+
+    Example:
+        >>> from hf_seqmask import ReplacementCollator
+        >>> collator = ReplacementCollator(vocab_size=10, mask_token_id=1, seed=0, sample_from_batch=True)
+        >>> batch = collator([{"input_ids": [5, 6, 7]}, {"input_ids": [8, 9]}])
+        >>> targets = batch["labels"][batch["labels"] != -100]
+        >>> batch["replacement_candidates"].tolist() == sorted(set(targets.tolist()))
+        True
+    """
+
+    sample_from_batch: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.sample_from_batch, bool):
+            raise TypeError(f"Invalid sample_from_batch={self.sample_from_batch!r}; must be a bool")
+
+    def _extra_outputs(self, padded: PaddedBatch, masking: Masking, batch: dict[str, Any]) -> None:
+        if self.sample_from_batch and self.mode == "train":
+            labels = batch["labels"]
+            batch["replacement_candidates"] = torch.unique(labels[labels != _masking.IGNORE_INDEX])  # (C,)
