@@ -53,11 +53,13 @@ def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarra
                 _reject_non_real(rows, key)
                 return np.fromiter(_chain(rows), np.float64, total).astype(np.float32), lengths
         if isinstance(first, np.ndarray) and all(
-            isinstance(r, np.ndarray) and r.ndim == 1 and r.dtype.kind in _kinds(integer_only) for r in rows
+            isinstance(r, np.ndarray) and r.ndim == 1 and (r.dtype.kind in _kinds(integer_only) or r.size == 0)
+            for r in rows
         ):
             return _concat_numpy(rows, integer_only)
         if isinstance(first, torch.Tensor) and all(
-            isinstance(r, torch.Tensor) and r.ndim == 1 and _tensor_ok(r, integer_only) for r in rows
+            isinstance(r, torch.Tensor) and r.ndim == 1 and (_tensor_ok(r, integer_only) or r.numel() == 0)
+            for r in rows
         ):
             return _concat_numpy([r.detach().cpu().numpy() for r in rows], integer_only)
     except (TypeError, ValueError, OverflowError):
@@ -80,7 +82,7 @@ def _concat_numpy(arrays: list[np.ndarray], integer_only: bool) -> tuple[np.ndar
     lengths = np.fromiter(map(len, arrays), np.int64, len(arrays))
     if not arrays or lengths.sum() == 0:
         return np.zeros(0, np.int64), lengths
-    flat = np.concatenate(arrays)
+    flat = np.concatenate([a for a in arrays if a.size])  # empty rows may carry any dtype (np.array([]))
     if flat.dtype.kind == "f" and not integer_only:
         return flat.astype(np.float32, copy=False), lengths
     if flat.dtype == np.uint64 and flat.max() > np.iinfo(np.int64).max:
@@ -97,14 +99,14 @@ def _row_as_array(row, index: int, key: str, integer_only: bool) -> np.ndarray:
     """Validate one row and return it as a 1-D numpy array; raise naming the row otherwise."""
     what = "integer" if integer_only else "integer or real"
     if isinstance(row, torch.Tensor):
-        if row.ndim != 1 or not _tensor_ok(row, integer_only):
+        if row.ndim != 1 or not (_tensor_ok(row, integer_only) or row.numel() == 0):
             raise TypeError(
                 f"row {index} of {key!r}: expected {_ROW_TYPES} of {what}s, got a tensor of shape "
                 f"{tuple(row.shape)} and dtype {row.dtype}"
             )
         return row.detach().cpu().numpy()
     if isinstance(row, np.ndarray):
-        if row.ndim != 1 or row.dtype.kind not in _kinds(integer_only):
+        if row.ndim != 1 or not (row.dtype.kind in _kinds(integer_only) or row.size == 0):
             raise TypeError(
                 f"row {index} of {key!r}: expected {_ROW_TYPES} of {what}s, got a numpy array of shape "
                 f"{row.shape} and dtype {row.dtype}"
@@ -113,8 +115,8 @@ def _row_as_array(row, index: int, key: str, integer_only: bool) -> np.ndarray:
     if not isinstance(row, (list, tuple)):
         raise TypeError(f"row {index} of {key!r}: expected {_ROW_TYPES}, got {type(row).__name__}: {row!r:.80}")
     for position, value in enumerate(row):
-        is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-        is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        is_int = isinstance(value, numbers.Integral)  # bool is an int in Python, as on the fast path
+        is_real = isinstance(value, numbers.Real)
         if not (is_int or (is_real and not integer_only)):
             raise TypeError(
                 f"row {index} of {key!r}: position {position} holds {value!r:.80} "
