@@ -125,9 +125,14 @@ def random_factorisation_order(targets: torch.Tensor, generator: torch.Generator
 
 
 def causal_order(real: torch.Tensor) -> torch.Tensor:
-    """The left-to-right order (B, L) long: position index on real items, -1 on padding."""
+    """The left-to-right order (B, L) long: position index on real items, -1 on padding and the first item.
+
+    The first item has no history to be predicted from, so it is context that everyone sees (and it
+    sees itself): an XLNet query with nothing to attend to would spread its attention uniformly over
+    every position, padding and future included.
+    """
     positions = torch.arange(real.shape[1]).expand(real.shape)  # (B, L)
-    return torch.where(real, positions, -1)
+    return torch.where(real & (positions > 0), positions, -1)
 
 
 def expand_perm_order(

@@ -135,8 +135,11 @@ def _check_perm_mask(perm_mask, target_mapping, targets, attended, scheme, mode,
     causal = scheme == "clm" or (mode == "eval" and not options.get("eval_on_last_item_only", True))
     if causal:
         allowed = torch.tril(torch.ones(width, width, dtype=torch.bool), diagonal=-1)
+        allowed[:, 0] = True  # the first item is context: no history to predict it from
         rows = attended[:, :, None]  # what padding rows see does not matter
-        assert torch.equal(sees & rows, allowed & attended[:, None, :] & rows), "causal: i sees exactly j < i"
+        assert torch.equal(sees & rows, allowed & attended[:, None, :] & rows), (
+            "causal: i sees exactly j < i (and the first item)"
+        )
         return
     diag = sees.diagonal(dim1=1, dim2=2)
     assert not (diag & targets).any(), "no target sees itself"
