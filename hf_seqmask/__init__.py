@@ -9,6 +9,7 @@ Example:
 
 from ._masking import IGNORE_INDEX, expand_perm_order, identity_target_mapping
 from .collators import CausalCollator, MaskedCollator, PermutationCollator, ReplacementCollator, SequenceCollator
+from .model_inputs import keep_model_inputs
 
 __version__ = "0.1.0"
 
@@ -43,5 +44,6 @@ __all__ = [
     "__version__",
     "expand_perm_order",
     "identity_target_mapping",
+    "keep_model_inputs",
     "make_collator",
 ]

@@ -47,28 +47,46 @@ def next_item_targets(real: torch.Tensor) -> torch.Tensor:
     return targets
 
 
-def ensure_target_and_context(targets: torch.Tensor, real: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def ensure_target_and_context(
+    targets: torch.Tensor, real: torch.Tensor, generator: torch.Generator, *, draws: torch.Tensor | None = None
+) -> torch.Tensor:
     """Make every row with >= 2 real items hold >= 1 target and >= 1 non-target; others no target.
 
     A row without a target gains one real position drawn uniformly; a row whose real items are all
     targets gives one back, drawn uniformly among its targets.
+
+    ``draws``: the (B, L) uniforms that chose ``targets`` as ``draws < p``, if so. They are reused
+    instead of new draws: in a row without a target they are i.i.d. on ``[p, 1)``, so the argmin
+    is a uniform pick; in a row of targets only they are i.i.d. on ``[0, p)``, so the argmax is.
     """
     targets = targets & real
     num_real = real.sum(dim=1)  # (B,)
     eligible = num_real >= 2  # (B,)
+    num_targets = targets.sum(dim=1)  # (B,)
+    needs_target = eligible & (num_targets == 0)
+    needs_context = eligible & (num_targets == num_real)
+    if not (needs_target.any() or needs_context.any()):
+        return targets & eligible[:, None]
     rows = torch.arange(real.shape[0])
-    add = pick_one(real, generator)  # (B,)
-    drop = pick_one(targets, generator)  # (B,)
-    needs_target = eligible & ~targets.any(dim=1)
+    if draws is None:
+        add, drop = pick_one(real, generator), pick_one(targets, generator)  # (B,), (B,)
+    else:
+        add = draws.masked_fill(~real, 2.0).argmin(dim=1)  # (B,) the real item closest to selection
+        drop = draws.masked_fill(~targets, -1.0).argmax(dim=1)  # (B,) the target furthest from it
     targets[rows[needs_target], add[needs_target]] = True
-    needs_context = eligible & (targets.sum(dim=1) == num_real)
     targets[rows[needs_context], drop[needs_context]] = False
     return targets & eligible[:, None]
 
 
-def bernoulli_targets(real: torch.Tensor, probability: float, generator: torch.Generator) -> torch.Tensor:
-    """Each real item independently a target with ``probability`` (B, L) bool."""
-    return (_uniform(real.shape, generator) < probability) & real
+def bernoulli_targets(
+    real: torch.Tensor, probability: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each real item independently a target with ``probability``: ``(targets, draws)``, both (B, L).
+
+    The uniforms ``draws`` are returned for :func:`ensure_target_and_context`.
+    """
+    draws = _uniform(real.shape, generator)  # (B, L)
+    return (draws < probability) & real, draws
 
 
 def span_targets(

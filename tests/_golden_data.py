@@ -263,16 +263,16 @@ GOLDEN = {
     },
     (
         "mlm",
-        (("mask_replace_prob", 0.5), ("mlm_probability", 0.6), ("random_replace_prob", 0.3), ("seed", 4)),
+        (("mask_replace_prob", 0.5), ("mlm_probability", 0.6), ("random_replace_prob", 0.3), ("seed", 5)),
         "train",
     ): {
-        "input_ids": ("int64", [[5, 1, 7, 0, 0], [15, 1, 10, 11, 6], [13, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
+        "input_ids": ("int64", [[1, 6, 9, 0, 0], [8, 6, 10, 1, 10], [13, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "attention_mask": ("int64", [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "labels": (
             "int64",
             [
-                [5, 6, -100, -100, -100],
-                [8, 9, -100, -100, 12],
+                [5, -100, 7, -100, -100],
+                [-100, 9, 10, 11, 12],
                 [-100, -100, -100, -100, -100],
                 [-100, -100, -100, -100, -100],
             ],
@@ -280,18 +280,18 @@ GOLDEN = {
         "mask_positions": (
             "bool",
             [
-                [False, True, False, False, False],
-                [False, True, False, False, False],
+                [True, False, False, False, False],
+                [False, False, False, True, False],
                 [False, False, False, False, False],
                 [False, False, False, False, False],
             ],
         ),
-        "category": ("int64", [[1, 0, 3, 0, 0], [0, 0, 6, 7, 0], [9, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
+        "category": ("int64", [[0, 2, 0, 0, 0], [4, 0, 6, 0, 0], [9, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "user": ("int64", [10, 11, 12, 13]),
     },
     (
         "mlm",
-        (("mask_replace_prob", 0.5), ("mlm_probability", 0.6), ("random_replace_prob", 0.3), ("seed", 4)),
+        (("mask_replace_prob", 0.5), ("mlm_probability", 0.6), ("random_replace_prob", 0.3), ("seed", 5)),
         "eval",
     ): {
         "input_ids": ("int64", [[5, 6, 1, 0, 0], [8, 9, 10, 11, 1], [13, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
@@ -320,7 +320,7 @@ GOLDEN = {
     },
     (
         "mlm",
-        (("mask_replace_prob", 0.5), ("mlm_probability", 0.6), ("random_replace_prob", 0.3), ("seed", 4)),
+        (("mask_replace_prob", 0.5), ("mlm_probability", 0.6), ("random_replace_prob", 0.3), ("seed", 5)),
         "predict",
     ): {
         "input_ids": ("int64", [[5, 6, 7, 1, 0, 0], [8, 9, 10, 11, 12, 1], [13, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]]),

@@ -61,7 +61,7 @@ def test_inputs_are_not_mutated(scheme):
     features = [{"input_ids": np.array(r), "category": list(r), "user": i} for i, r in enumerate(_rows())]
     before = copy.deepcopy(features)
     _collator(scheme, seed=0, side_feature_keys=("category",))(features)
-    for a, b in zip(features, before):
+    for a, b in zip(features, before, strict=True):
         assert np.array_equal(a["input_ids"], b["input_ids"]) and a["category"] == b["category"]
         assert a["user"] == b["user"]
 
@@ -129,7 +129,7 @@ def test_dataloader_workers_draw_different_reproducible_masks(scheme):
     assert len(first) == 2
     assert not torch.equal(first[0], first[1]), "the two workers draw different masks"
     again = _masks_per_worker(collator, rows, seed=1)
-    assert all(torch.equal(a, b) for a, b in zip(first, again)), "reproducible for a seeded DataLoader"
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True)), "reproducible for a seeded DataLoader"
     next_epoch = _masks_per_worker(collator, rows, seed=2)
     assert not torch.equal(first[0], next_epoch[0]), "a new epoch (new DataLoader seed) draws new masks"
 

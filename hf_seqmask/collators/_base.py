@@ -238,9 +238,10 @@ class SequenceCollator(DataCollatorMixin):
             raise TypeError(f"features must be a list of example dicts, got {type(features).__name__}")
         if len(features) == 0:
             raise ValueError("empty batch: features holds no example")
-        for index, example in enumerate(features):
-            if not isinstance(example, Mapping):
-                raise TypeError(f"row {index}: expected an example dict, got {type(example).__name__}")
+        if not all(type(example) is dict for example in features):  # fast exact check, ABC check on failure
+            for index, example in enumerate(features):
+                if not isinstance(example, Mapping):
+                    raise TypeError(f"row {index}: expected an example dict, got {type(example).__name__}")
         item_rows = self._column(features, self.input_key)
         flat, lengths = _padding.flatten_id_rows(item_rows, key=self.input_key)
         self._check_ids(flat, lengths)
@@ -311,15 +312,16 @@ class SequenceCollator(DataCollatorMixin):
     def _check_ids(self, flat: np.ndarray, lengths: np.ndarray) -> None:
         if flat.size == 0:
             return
-        bad = np.flatnonzero((flat < 0) | (flat >= self.vocab_size))
-        if bad.size:
+        if flat.min() < 0 or flat.max() >= self.vocab_size:
+            bad = np.flatnonzero((flat < 0) | (flat >= self.vocab_size))
             row, position = _padding.row_of_flat_index(lengths, int(bad[0]))
             raise ValueError(
                 f"row {row} of {self.input_key!r}: item id {int(flat[bad[0]])} at position {position} is outside "
                 f"[0, vocab_size={self.vocab_size})"
             )
-        bad = np.flatnonzero(self._reserved.numpy()[flat])
-        if bad.size:
+        reserved = self._reserved.numpy()[flat]  # (N,) bool
+        if reserved.any():
+            bad = np.flatnonzero(reserved)
             row, position = _padding.row_of_flat_index(lengths, int(bad[0]))
             value = int(flat[bad[0]])
             name = {self.pad_token_id: "pad_token_id", self.mask_token_id: "mask_token_id"}.get(

@@ -74,8 +74,8 @@ class MaskedCollator(SequenceCollator):
         if self.mode != "train":
             return self._eval_or_predict_targets(padded)
         real = padded.real
-        targets = _masking.bernoulli_targets(real, self.mlm_probability, generator)  # (B, L)
-        targets = _masking.ensure_target_and_context(targets, real, generator)
+        targets, draws = _masking.bernoulli_targets(real, self.mlm_probability, generator)  # (B, L) x 2
+        targets = _masking.ensure_target_and_context(targets, real, generator, draws=draws)
         last_item_rows = torch.zeros(real.shape[0], dtype=torch.bool)  # (B,)
         if self.mask_last_item_prob > 0:
             last = _masking.last_item_targets(real)  # (B, L)

@@ -1,0 +1,33 @@
+"""Every example runs at a tiny size."""
+
+import importlib.util
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quickstart_trains_every_scheme(capsys):
+    rows = _load("quickstart").main(["--steps", "8"])
+    assert [(scheme, model) for scheme, model, _, _ in rows] == [
+        ("clm", "gpt2"),
+        ("mlm", "bert"),
+        ("plm", "xlnet"),
+        ("rtd", "electra"),
+    ]
+    assert all(first == first and last == last for _, _, first, last in rows)  # finite, not NaN
+    assert "first loss" in capsys.readouterr().out
+
+
+def test_quick_benchmark_runs_at_a_tiny_size():
+    spec = importlib.util.spec_from_file_location("quick", EXAMPLES.parent / "benchmarks" / "quick.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (row,) = module.main(["--calls", "2", "--grid", "8x10"])
+    assert row["grid"] == "8x10" and all(v > 0 for k, v in row.items() if k != "grid")
