@@ -9,7 +9,10 @@ Example:
 
 from ._masking import IGNORE_INDEX, expand_perm_order, identity_target_mapping
 from .collators import CausalCollator, MaskedCollator, PermutationCollator, ReplacementCollator, SequenceCollator
+from .mask_embedding import MaskEmbedding, apply_mask_embedding
 from .model_inputs import keep_model_inputs
+from .modeling import SeqRecConfig, SeqRecModel, SeqRecOutput
+from .trainer import SeqRecTrainer
 
 __version__ = "0.1.0"
 
@@ -37,11 +40,17 @@ __all__ = [
     "IGNORE_INDEX",
     "SCHEMES",
     "CausalCollator",
+    "MaskEmbedding",
     "MaskedCollator",
     "PermutationCollator",
     "ReplacementCollator",
+    "SeqRecConfig",
+    "SeqRecModel",
+    "SeqRecOutput",
+    "SeqRecTrainer",
     "SequenceCollator",
     "__version__",
+    "apply_mask_embedding",
     "expand_perm_order",
     "identity_target_mapping",
     "keep_model_inputs",

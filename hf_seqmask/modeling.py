@@ -1,0 +1,364 @@
+"""The model side: interaction embeddings + the learnable mask vector around an HF language model.
+
+``SeqRecModel`` wraps an HF model of any family that takes ``inputs_embeds`` (GPT-2, BERT, XLNet,
+ELECTRA, ...). It embeds the items with the HF model's own input embeddings, adds the optional
+per-item side features, puts the learnable mask vector at ``mask_positions``, and calls the HF model.
+It computes the loss itself, over target positions only, so a batch without any target gives a loss
+of 0 rather than HF's NaN, and in eval/predict batches (which carry ``prediction_positions``) it
+returns the scores of every item at each row's prediction position: ``logits`` of shape (B, V).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel
+from transformers.utils import ModelOutput
+
+from . import _masking, _rtd, _seeding
+from .mask_embedding import MaskEmbedding
+
+SCHEME_NAMES = ("clm", "mlm", "plm", "rtd")
+SIDE_COMBINERS = ("sum", "concat")
+
+
+class SeqRecConfig(PretrainedConfig):
+    """Configuration of :class:`SeqRecModel`.
+
+    Args:
+        backbone_config: the HF model's config (an instance or its ``to_dict()``), e.g. a tiny
+            ``GPT2Config``; its vocabulary must cover the item ids and the pad and mask ids.
+        scheme: ``"clm"``, ``"mlm"``, ``"plm"`` or ``"rtd"``; picks the HF head (causal LM for ``clm``
+            except on XLNet, masked LM otherwise, ``XLNetLMHeadModel`` for XLNet).
+        side_features: per-item side features, name -> cardinality (an ``nn.Embedding`` of that size)
+            or 0 for a real-valued feature (a ``nn.Linear(1, width)``).
+        side_feature_combiner: ``"sum"`` (added to the item embedding) or ``"concat"`` (concatenated,
+            then projected back to the input width).
+        pad_token_id, mask_token_id, special_token_ids: the reserved ids, never drawn as replacements.
+        tie_generator: ``rtd`` only: the main network is its own generator (Transformers4Rec's default);
+            ``False`` trains a separate small generator built from ``generator_config``.
+        generator_config: ``rtd`` with ``tie_generator=False``: the generator's (masked LM) config.
+        generator_loss_weight, discriminator_loss_weight: ``rtd`` loss weights (ELECTRA: 1 and 50).
+        seed: seeds the model-side draws (ELECTRA's replacements), per rank.
+    """
+
+    model_type = "hf_seqmask"
+    sub_configs: ClassVar[dict] = {"backbone_config": AutoConfig, "generator_config": AutoConfig}
+
+    def __init__(
+        self,
+        backbone_config: PretrainedConfig | dict | None = None,
+        scheme: str = "mlm",
+        side_features: dict[str, int] | None = None,
+        side_feature_combiner: str = "sum",
+        pad_token_id: int = 0,
+        mask_token_id: int = 1,
+        special_token_ids: list[int] | tuple[int, ...] = (),
+        tie_generator: bool = True,
+        generator_config: PretrainedConfig | dict | None = None,
+        generator_loss_weight: float = 1.0,
+        discriminator_loss_weight: float = 50.0,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        self.backbone_config = _as_config(backbone_config)
+        self.generator_config = _as_config(generator_config)
+        if scheme not in SCHEME_NAMES:
+            raise ValueError(f"Invalid scheme={scheme!r}; must be one of {SCHEME_NAMES}")
+        if side_feature_combiner not in SIDE_COMBINERS:
+            raise ValueError(
+                f"Invalid side_feature_combiner={side_feature_combiner!r}; must be one of {SIDE_COMBINERS}"
+            )
+        side_features = dict(side_features or {})
+        for name, cardinality in side_features.items():
+            if not isinstance(cardinality, int) or isinstance(cardinality, bool) or cardinality < 0:
+                raise ValueError(f"Invalid side_features[{name!r}]={cardinality!r}; must be an int >= 0")
+        for name in ("generator_loss_weight", "discriminator_loss_weight"):
+            if locals()[name] < 0:
+                raise ValueError(f"Invalid {name}={locals()[name]!r}; must be >= 0")
+        self.scheme = scheme
+        self.side_features = side_features
+        self.side_feature_combiner = side_feature_combiner
+        self.mask_token_id = mask_token_id
+        self.special_token_ids = list(special_token_ids)
+        self.tie_generator = tie_generator
+        self.generator_loss_weight = generator_loss_weight
+        self.discriminator_loss_weight = discriminator_loss_weight
+        self.seed = seed
+        super().__init__(pad_token_id=pad_token_id, **kwargs)
+
+
+def _as_config(config: PretrainedConfig | dict | None) -> PretrainedConfig | None:
+    if isinstance(config, dict):
+        config = dict(config)
+        return AutoConfig.for_model(config.pop("model_type"), **config)
+    return config
+
+
+@dataclass
+class SeqRecOutput(ModelOutput):
+    """``loss`` and ``logits``: (B, L, V) in training, (B, V) at ``prediction_positions`` in eval/predict
+    (rows without a prediction, position -1, score 0). ``rtd`` training adds its two losses, the
+    discriminator's labels and logits (B, L) and the corrupted ``input_ids``."""
+
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    generator_loss: torch.Tensor | None = None
+    discriminator_loss: torch.Tensor | None = None
+    discriminator_labels: torch.Tensor | None = None
+    discriminator_logits: torch.Tensor | None = None
+    corrupted_input_ids: torch.Tensor | None = None
+
+
+def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, *, shift: bool) -> torch.Tensor:
+    """Cross-entropy over the target positions (labels != -100); 0 (with a graph) when there is none.
+
+    ``shift=True`` is the causal-LM convention: the output at ``t - 1`` predicts ``labels[:, t]``.
+    """
+    if shift:
+        logits, labels = logits[:, :-1], labels[:, 1:]  # (B, L-1, V), (B, L-1)
+    targets = labels != _masking.IGNORE_INDEX  # (B, L)
+    if not targets.any():
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits[targets].float(), labels[targets])
+
+
+def _build_language_model(config: PretrainedConfig, scheme: str) -> PreTrainedModel:
+    if config.model_type == "xlnet":
+        from transformers import XLNetLMHeadModel
+
+        return XLNetLMHeadModel(config)
+    factory = AutoModelForCausalLM if scheme == "clm" else AutoModelForMaskedLM
+    try:
+        return factory.from_config(config)
+    except ValueError as error:
+        head = "causal LM" if scheme == "clm" else "masked LM"
+        raise ValueError(
+            f"scheme={scheme!r} needs a {head} head, which {config.model_type!r} has not: {error}"
+        ) from None
+
+
+class SeqRecModel(PreTrainedModel):
+    """An HF language model trained for next-item prediction with one of the four masking schemes.
+
+    Pass it to ``transformers.Trainer`` with the matching collator; ``forward`` names every key the
+    collators emit. Side features arrive as keyword arguments named as in ``config.side_features``
+    (the Trainer keeps dataset columns only if ``forward`` names them, so with side features set
+    ``remove_unused_columns=False``).
+
+    Replaced-token detection (``rtd``): the generator (the main network itself with
+    ``tie_generator=True``, else a separate small masked LM) predicts the hidden items; replacements
+    are drawn from its logits with Gumbel noise and no gradient, over the catalogue without reserved
+    ids, or among ``replacement_candidates`` (the batch's targets, ``sample_from_batch``); the main
+    network's body then reads the corrupted sequence and a discriminator head labels every real
+    position original (0) / replaced (1). Loss = ``generator_loss_weight`` x masked-LM loss +
+    ``discriminator_loss_weight`` x binary cross-entropy over real positions. With a separate
+    generator, the masked-LM loss is the generator's plus the main network's. **Evaluation scores
+    next items with the main network's masked-LM head** (the hidden last item, as for ``mlm``): the
+    discriminator only says "original or replaced" and cannot rank a catalogue, while the main
+    network's item head is trained by the masked-LM loss on a body sharpened by the detection task.
+
+    Example:
+        >>> from transformers import BertConfig
+        >>> from hf_seqmask import MaskedCollator
+        >>> backbone = BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        ...                       intermediate_size=32, max_position_embeddings=16)
+        >>> model = SeqRecModel(SeqRecConfig(backbone_config=backbone, scheme="mlm"))
+        >>> collator = MaskedCollator(vocab_size=30, mask_token_id=1, seed=0, mode="eval")
+        >>> output = model(**collator([{"input_ids": [5, 6, 7]}, {"input_ids": [8, 9]}]))
+        >>> tuple(output.logits.shape), bool(torch.isfinite(output.loss))
+        ((2, 30), True)
+    """
+
+    config_class = SeqRecConfig
+    base_model_prefix = "seqrec"
+    main_input_name = "input_ids"
+    # Side features arrive as **kwargs; this tells the Trainer not to pass its loss kwargs
+    # (num_items_in_batch) and to average the per-batch mean losses over gradient accumulation.
+    accepts_loss_kwargs = False
+
+    def __init__(self, config: SeqRecConfig) -> None:
+        super().__init__(config)
+        if config.backbone_config is None:
+            raise ValueError("SeqRecConfig.backbone_config is required (an HF model config)")
+        self.backbone = _build_language_model(config.backbone_config, config.scheme)
+        width = self.backbone.get_input_embeddings().embedding_dim
+        self.mask_embedding = MaskEmbedding(width)
+        self.side_embeddings = nn.ModuleDict(
+            {
+                name: nn.Embedding(cardinality, width) if cardinality > 0 else nn.Linear(1, width)
+                for name, cardinality in config.side_features.items()
+            }
+        )
+        concat = config.side_feature_combiner == "concat" and config.side_features
+        self.side_projection = nn.Linear(width * (1 + len(config.side_features)), width) if concat else None
+        self.generator = None
+        self.discriminator_head = None
+        if config.scheme == "rtd":
+            self.discriminator_head = _rtd.DiscriminatorHead(config.backbone_config.hidden_size)
+            if not config.tie_generator:
+                if config.generator_config is None:
+                    raise ValueError("scheme='rtd' with tie_generator=False needs generator_config")
+                self.generator = _build_language_model(config.generator_config, "mlm")
+        reserved = [config.pad_token_id, config.mask_token_id, *config.special_token_ids]
+        self.register_buffer("reserved_ids", torch.tensor(reserved, dtype=torch.long), persistent=False)
+        self._sampling_generator: torch.Generator | None = None
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, MaskEmbedding):
+            module.reset_parameters()
+
+    # ------------------------------------------------------------------------------------ helpers
+    @property
+    def is_xlnet(self) -> bool:
+        return self.config.backbone_config.model_type == "xlnet"
+
+    def embed(
+        self,
+        input_ids: torch.Tensor,
+        side_features: dict[str, torch.Tensor],
+        mask_positions: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Interaction embeddings (B, L, D): item (+ side features), mask vector at ``mask_positions``."""
+        embeddings = self.backbone.get_input_embeddings()(input_ids)  # (B, L, D)
+        parts = []
+        for name, layer in self.side_embeddings.items():
+            values = side_features[name]
+            if isinstance(layer, nn.Embedding):
+                parts.append(layer(values.long()))  # (B, L, D)
+            else:
+                parts.append(layer(values.to(embeddings.dtype)[..., None]))  # (B, L, D)
+        if parts and self.side_projection is not None:
+            embeddings = self.side_projection(torch.cat([embeddings, *parts], dim=-1))  # (B, L, D)
+        elif parts:
+            embeddings = embeddings + torch.stack(parts).sum(dim=0)
+        if mask_positions is not None:
+            embeddings = self.mask_embedding(embeddings, mask_positions)
+        return embeddings
+
+    def _xlnet_inputs(self, batch_size, width, attention_mask, perm_mask, target_mapping, perm_order):
+        """XLNet's permutation inputs on the model's device and in its dtype (compact form expanded here)."""
+        if perm_order is not None:
+            perm_mask = _masking.expand_perm_order(perm_order.to(self.device), attention_mask, dtype=self.dtype)
+            target_mapping = _masking.identity_target_mapping(batch_size, width, dtype=self.dtype).to(self.device)
+        if perm_mask is None:
+            return {}
+        inputs = {"perm_mask": perm_mask.to(device=self.device, dtype=self.dtype)}
+        if target_mapping is not None:
+            inputs["target_mapping"] = target_mapping.to(device=self.device, dtype=self.dtype)
+        return inputs
+
+    def _sampling_rng(self, device: torch.device) -> torch.Generator:
+        if self._sampling_generator is None or self._sampling_generator.device != device:
+            self._sampling_generator = torch.Generator(device=device)
+            self._sampling_generator.manual_seed(_seeding.derive_seed(self.config.seed, _seeding.current_rank(), 0, 0))
+        return self._sampling_generator
+
+    # ------------------------------------------------------------------------------------ forward
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        mask_positions: torch.Tensor | None = None,
+        prediction_positions: torch.Tensor | None = None,
+        perm_mask: torch.Tensor | None = None,
+        target_mapping: torch.Tensor | None = None,
+        perm_order: torch.Tensor | None = None,
+        replacement_candidates: torch.Tensor | None = None,
+        **side_features: torch.Tensor,
+    ) -> SeqRecOutput:
+        """Run the model on a collator's batch (all keys by name; side features by their names)."""
+        unknown = set(side_features) - set(self.config.side_features)
+        if unknown:
+            raise TypeError(
+                f"forward() got unexpected inputs {sorted(unknown)}; configured side features: "
+                f"{sorted(self.config.side_features)}"
+            )
+        missing = set(self.config.side_features) - set(side_features)
+        if missing:
+            raise ValueError(f"side features {sorted(missing)} are configured but missing from the batch")
+        if attention_mask is None:
+            attention_mask = (input_ids != self.config.pad_token_id).long()
+        batch_size, width = input_ids.shape
+        xlnet_inputs = {}
+        if self.is_xlnet:
+            xlnet_inputs = self._xlnet_inputs(batch_size, width, attention_mask, perm_mask, target_mapping, perm_order)
+            if self.config.scheme == "clm" and not xlnet_inputs and self.backbone.config.attn_type != "uni":
+                raise ValueError(
+                    "XLNet is bidirectional (attn_type='bi'): causal training needs the collator's "
+                    "causal_perm_mask=True (or an XLNet config with attn_type='uni'), else position t sees t + 1"
+                )
+        # Causal LMs read the next item one position earlier, unless XLNet's query stream predicts at t.
+        shift = self.config.scheme == "clm" and not xlnet_inputs
+        training_rtd = self.config.scheme == "rtd" and labels is not None and prediction_positions is None
+        if training_rtd:
+            return self._rtd_forward(
+                input_ids, attention_mask, labels, mask_positions, replacement_candidates, side_features
+            )
+
+        embeddings = self.embed(input_ids, side_features, mask_positions)
+        logits = self.backbone(inputs_embeds=embeddings, attention_mask=attention_mask, **xlnet_inputs).logits
+        loss = masked_cross_entropy(logits, labels, shift=shift) if labels is not None else None
+        if prediction_positions is not None:
+            logits = self.scores_at(logits, prediction_positions)
+        return SeqRecOutput(loss=loss, logits=logits)
+
+    @staticmethod
+    def scores_at(logits: torch.Tensor, prediction_positions: torch.Tensor) -> torch.Tensor:
+        """Item scores (B, V) at each row's prediction position; rows at -1 (no prediction) score 0."""
+        rows = torch.arange(logits.shape[0], device=logits.device)
+        positions = prediction_positions.to(logits.device)
+        scores = logits[rows, positions.clamp_min(0)]  # (B, V)
+        return scores.masked_fill((positions < 0)[:, None], 0.0)
+
+    def _rtd_forward(self, input_ids, attention_mask, labels, mask_positions, candidates, side_features):
+        config = self.config
+        masked = self.embed(input_ids, side_features, mask_positions)  # (B, L, D)
+        main_logits = None
+        if self.generator is None:
+            generator_logits = main_logits = self.backbone(inputs_embeds=masked, attention_mask=attention_mask).logits
+        else:
+            generator_logits = self.generator(input_ids=input_ids, attention_mask=attention_mask).logits
+        generator_loss = masked_cross_entropy(generator_logits, labels, shift=False)
+        if self.generator is not None:  # the main network must learn to score items too
+            main_logits = self.backbone(inputs_embeds=masked, attention_mask=attention_mask).logits
+            generator_loss = generator_loss + masked_cross_entropy(main_logits, labels, shift=False)
+
+        targets = labels != _masking.IGNORE_INDEX  # (B, L)
+        replacements = _rtd.sample_replacements(
+            generator_logits[targets],
+            excluded_ids=self.reserved_ids,
+            candidates=candidates,
+            generator=self._sampling_rng(generator_logits.device),
+        )  # (T,)
+        corrupted = input_ids.clone()
+        corrupted[targets] = replacements
+        discriminator_labels = torch.zeros_like(input_ids, dtype=torch.float32)
+        discriminator_labels[targets] = (replacements != labels[targets]).float()
+        hidden = self.backbone.base_model(
+            inputs_embeds=self.embed(corrupted, side_features), attention_mask=attention_mask
+        ).last_hidden_state  # (B, L, H)
+        discriminator_logits = self.discriminator_head(hidden)  # (B, L)
+        real = attention_mask.bool()
+        if real.any():
+            discriminator_loss = F.binary_cross_entropy_with_logits(
+                discriminator_logits[real].float(), discriminator_labels[real]
+            )
+        else:
+            discriminator_loss = discriminator_logits.sum() * 0.0
+        loss = config.generator_loss_weight * generator_loss + config.discriminator_loss_weight * discriminator_loss
+        return SeqRecOutput(
+            loss=loss,
+            logits=main_logits,
+            generator_loss=generator_loss.detach(),
+            discriminator_loss=discriminator_loss.detach(),
+            discriminator_labels=discriminator_labels,
+            discriminator_logits=discriminator_logits,
+            corrupted_input_ids=corrupted,
+        )

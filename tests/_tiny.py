@@ -1,0 +1,78 @@
+"""Tiny HF configs and synthetic sessions shared by the model tests (nothing downloaded)."""
+
+import numpy as np
+from transformers import BertConfig, ElectraConfig, GPT2Config, XLNetConfig
+
+from hf_seqmask import SCHEMES, SeqRecConfig, SeqRecModel
+
+VOCAB, PAD, MASK = 48, 0, 1
+
+# (family, scheme, extra collator options): every pair the wrapper supports and the tests train.
+PAIRS = [
+    ("gpt2", "clm", {}),
+    ("bert", "mlm", {}),
+    ("bert", "rtd", {}),
+    ("xlnet", "plm", {}),
+    ("xlnet", "clm", {"causal_perm_mask": True}),
+    ("xlnet", "mlm", {}),
+    ("electra", "mlm", {}),
+    ("electra", "rtd", {}),
+]
+
+
+def backbone_config(family, vocab=VOCAB):
+    if family == "gpt2":
+        return GPT2Config(
+            vocab_size=vocab, n_positions=40, n_embd=32, n_layer=2, n_head=2, bos_token_id=2, eos_token_id=2
+        )
+    if family == "bert":
+        return BertConfig(
+            vocab_size=vocab,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=40,
+            pad_token_id=PAD,
+        )
+    if family == "electra":
+        return ElectraConfig(
+            vocab_size=vocab,
+            embedding_size=16,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=40,
+            pad_token_id=PAD,
+        )
+    return XLNetConfig(vocab_size=vocab, d_model=32, n_layer=2, n_head=2, d_inner=64, pad_token_id=PAD)
+
+
+def tiny_model(family, scheme, **config):
+    return SeqRecModel(SeqRecConfig(backbone_config=backbone_config(family), scheme=scheme, seed=0, **config))
+
+
+def collator(scheme, mode="train", **options):
+    return SCHEMES[scheme](vocab_size=VOCAB, mask_token_id=MASK, pad_token_id=PAD, seed=0, mode=mode, **options)
+
+
+def sessions(count, max_length=16, seed=0, with_category=False):
+    """Real-looking sessions of 1..max_length items: popular items are frequent (Zipf-like) and an item
+    is often followed by the next id, so a model learns something within a few dozen steps."""
+    rng = np.random.default_rng(seed)
+    popularity = 1.0 / np.arange(1, VOCAB - 1)
+    popularity /= popularity.sum()
+    rows = []
+    for _ in range(count):
+        length = int(rng.integers(1, max_length + 1))
+        items = rng.choice(np.arange(2, VOCAB), size=length, p=popularity)
+        follows = rng.random(length) < 0.5
+        for t in range(1, length):
+            if follows[t]:
+                items[t] = (items[t - 1] - 1) % (VOCAB - 2) + 2
+        row = {"input_ids": items.tolist()}
+        if with_category:
+            row["category"] = (items % 5).tolist()
+        rows.append(row)
+    return rows
