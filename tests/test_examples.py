@@ -31,3 +31,11 @@ def test_quick_benchmark_runs_at_a_tiny_size():
     spec.loader.exec_module(module)
     (row,) = module.main(["--calls", "2", "--grid", "8x10"])
     assert row["grid"] == "8x10" and all(v > 0 for k, v in row.items() if k != "grid")
+
+
+def test_train_step_benchmark_runs_at_a_tiny_size():
+    spec = importlib.util.spec_from_file_location("train_step", EXAMPLES.parent / "benchmarks" / "train_step.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(["--steps", "1"])
+    assert len(results) == 8 and all(ms > 0 for ms in results.values())
