@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests._tiny import PAIRS, collator, sessions, tiny_model  # noqa: E402
+from tests._tiny import PAIRS, collator, sessions, tiny_model
 
 
 def step_times(family: str, scheme: str, options: dict, steps: int) -> float:
