@@ -101,8 +101,9 @@ def _as_config(config: PretrainedConfig | dict | None) -> PretrainedConfig | Non
 
 @dataclass
 class SeqRecOutput(ModelOutput):
-    """``loss`` and ``logits``: (B, L, V) in training, (B, V) at ``prediction_positions`` in eval/predict
-    (rows without a prediction, position -1, score 0). ``rtd`` training adds its two losses, the
+    """``loss`` and ``logits``: in training the scores of the T target positions only, (T, V), in
+    row-major order of ``labels != -100``; in eval/predict (B, V) at ``prediction_positions`` (rows
+    without a prediction, position -1, score 0). ``rtd`` training adds its two losses, the
     discriminator's labels and logits (B, L) and the corrupted ``input_ids``."""
 
     loss: torch.Tensor | None = None
@@ -114,17 +115,45 @@ class SeqRecOutput(ModelOutput):
     corrupted_input_ids: torch.Tensor | None = None
 
 
-def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, *, shift: bool) -> torch.Tensor:
-    """Cross-entropy over the target positions (labels != -100); 0 (with a graph) when there is none.
-
-    ``shift=True`` is the causal-LM convention: the output at ``t - 1`` predicts ``labels[:, t]``.
+def target_selection(labels: torch.Tensor, *, shift: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(where, targets)``: the (B, L) bool mask of positions whose output predicts a target, and those
+    targets (T,). ``shift=True`` is the causal-LM convention: the output at ``t - 1`` predicts ``labels[:, t]``.
     """
-    if shift:
-        logits, labels = logits[:, :-1], labels[:, 1:]  # (B, L-1, V), (B, L-1)
-    targets = labels != _masking.IGNORE_INDEX  # (B, L)
-    if not targets.any():
+    is_target = labels != _masking.IGNORE_INDEX  # (B, L)
+    if not shift:
+        return is_target, labels[is_target]
+    where = torch.zeros_like(is_target)
+    where[:, :-1] = is_target[:, 1:]
+    return where, labels[:, 1:][is_target[:, 1:]]
+
+
+def cross_entropy_or_zero(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of ``logits`` (T, V) against ``targets`` (T,); 0 (with a graph) when T = 0."""
+    if targets.numel() == 0:
         return logits.sum() * 0.0
-    return F.cross_entropy(logits[targets].float(), labels[targets])
+    return F.cross_entropy(logits.float(), targets)
+
+
+# The item head of each family, applied to selected hidden states only (never to all B x L positions).
+_ITEM_HEADS = {
+    "bert": lambda lm, hidden: lm.cls(hidden),
+    "electra": lambda lm, hidden: lm.generator_lm_head(lm.generator_predictions(hidden)),
+    "gpt2": lambda lm, hidden: lm.lm_head(hidden),
+    "xlnet": lambda lm, hidden: lm.lm_loss(hidden),
+}
+
+
+def hidden_states(lm: PreTrainedModel, **inputs: Any) -> torch.Tensor:
+    """The body's output (B, L, H) of a known family; for any other family its full logits (B, L, V)."""
+    if lm.config.model_type in _ITEM_HEADS:
+        return lm.base_model(**inputs).last_hidden_state
+    return lm(**inputs).logits
+
+
+def item_logits(lm: PreTrainedModel, hidden: torch.Tensor) -> torch.Tensor:
+    """Item scores (..., V) from selected outputs of :func:`hidden_states`."""
+    head = _ITEM_HEADS.get(lm.config.model_type)
+    return head(lm, hidden) if head is not None else hidden
 
 
 def _build_language_model(config: PretrainedConfig, scheme: str) -> PreTrainedModel:
@@ -303,44 +332,43 @@ class SeqRecModel(PreTrainedModel):
             )
 
         embeddings = self.embed(input_ids, side_features, mask_positions)
-        logits = self.backbone(inputs_embeds=embeddings, attention_mask=attention_mask, **xlnet_inputs).logits
-        loss = masked_cross_entropy(logits, labels, shift=shift) if labels is not None else None
+        hidden = hidden_states(self.backbone, inputs_embeds=embeddings, attention_mask=attention_mask, **xlnet_inputs)
+        loss, logits = None, None
+        if labels is not None:
+            where, targets = target_selection(labels, shift=shift)
+            logits = item_logits(self.backbone, hidden[where])  # (T, V)
+            loss = cross_entropy_or_zero(logits, targets)
         if prediction_positions is not None:
-            logits = self.scores_at(logits, prediction_positions)
+            rows = torch.arange(batch_size, device=hidden.device)
+            positions = prediction_positions.to(hidden.device)
+            logits = item_logits(self.backbone, hidden[rows, positions.clamp_min(0)])  # (B, V)
+            logits = logits.masked_fill((positions < 0)[:, None], 0.0)
         return SeqRecOutput(loss=loss, logits=logits)
-
-    @staticmethod
-    def scores_at(logits: torch.Tensor, prediction_positions: torch.Tensor) -> torch.Tensor:
-        """Item scores (B, V) at each row's prediction position; rows at -1 (no prediction) score 0."""
-        rows = torch.arange(logits.shape[0], device=logits.device)
-        positions = prediction_positions.to(logits.device)
-        scores = logits[rows, positions.clamp_min(0)]  # (B, V)
-        return scores.masked_fill((positions < 0)[:, None], 0.0)
 
     def _rtd_forward(self, input_ids, attention_mask, labels, mask_positions, candidates, side_features):
         config = self.config
         masked = self.embed(input_ids, side_features, mask_positions)  # (B, L, D)
-        main_logits = None
+        where, targets = target_selection(labels, shift=False)
+        main_hidden = hidden_states(self.backbone, inputs_embeds=masked, attention_mask=attention_mask)
+        main_logits = item_logits(self.backbone, main_hidden[where])  # (T, V)
+        generator_loss = cross_entropy_or_zero(main_logits, targets)
         if self.generator is None:
-            generator_logits = main_logits = self.backbone(inputs_embeds=masked, attention_mask=attention_mask).logits
-        else:
-            generator_logits = self.generator(input_ids=input_ids, attention_mask=attention_mask).logits
-        generator_loss = masked_cross_entropy(generator_logits, labels, shift=False)
-        if self.generator is not None:  # the main network must learn to score items too
-            main_logits = self.backbone(inputs_embeds=masked, attention_mask=attention_mask).logits
-            generator_loss = generator_loss + masked_cross_entropy(main_logits, labels, shift=False)
+            generator_logits = main_logits
+        else:  # a separate generator; the main network's masked-LM loss above still teaches it to score items
+            generator_hidden = hidden_states(self.generator, input_ids=input_ids, attention_mask=attention_mask)
+            generator_logits = item_logits(self.generator, generator_hidden[where])  # (T, V)
+            generator_loss = generator_loss + cross_entropy_or_zero(generator_logits, targets)
 
-        targets = labels != _masking.IGNORE_INDEX  # (B, L)
         replacements = _rtd.sample_replacements(
-            generator_logits[targets],
+            generator_logits,
             excluded_ids=self.reserved_ids,
             candidates=candidates,
             generator=self._sampling_rng(generator_logits.device),
         )  # (T,)
         corrupted = input_ids.clone()
-        corrupted[targets] = replacements
+        corrupted[where] = replacements
         discriminator_labels = torch.zeros_like(input_ids, dtype=torch.float32)
-        discriminator_labels[targets] = (replacements != labels[targets]).float()
+        discriminator_labels[where] = (replacements != targets).float()
         hidden = self.backbone.base_model(
             inputs_embeds=self.embed(corrupted, side_features), attention_mask=attention_mask
         ).last_hidden_state  # (B, L, H)

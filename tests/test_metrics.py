@@ -1,0 +1,101 @@
+"""Next-item metrics against a brute-force reference, the Trainer hooks, the popularity baseline."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from transformers import TrainingArguments
+
+from hf_seqmask import SeqRecTrainer
+from hf_seqmask.metrics import (
+    evaluate_ranking,
+    make_compute_metrics,
+    make_preprocess_logits_for_metrics,
+    popularity_scorer,
+    ranking_metrics,
+    target_of_each_row,
+    top_k_items,
+)
+
+from ._tiny import VOCAB, collator, sessions, tiny_model
+
+
+def _brute_force(scores, targets, excluded_per_row, ks):
+    """Rank = number of allowed items scoring strictly higher than the target; excluded target = miss."""
+    out = {f"{m}@{k}": [] for k in ks for m in ("recall", "ndcg", "mrr")}
+    for row, target in enumerate(targets):
+        if target < 0:
+            continue
+        allowed = [i for i in range(scores.shape[1]) if i not in excluded_per_row[row]]
+        rank = None if target not in allowed else sum(scores[row, i] > scores[row, target] for i in allowed)
+        for k in ks:
+            hit = rank is not None and rank < k
+            out[f"recall@{k}"].append(float(hit))
+            out[f"ndcg@{k}"].append(1 / np.log2(rank + 2) if hit else 0.0)
+            out[f"mrr@{k}"].append(1 / (rank + 1) if hit else 0.0)
+    return {key: float(np.mean(values)) for key, values in out.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), exclude_history=st.booleans())
+def test_metrics_match_brute_force(seed, exclude_history):
+    rng = np.random.default_rng(seed)
+    batch, vocab, ks = 12, 30, (1, 5, 10)
+    scores = torch.tensor(rng.permutation(batch * vocab).reshape(batch, vocab), dtype=torch.float32)  # no ties
+    history = torch.tensor(rng.integers(2, vocab, (batch, 6)))
+    targets = rng.integers(2, vocab, batch)
+    targets[0] = -1  # a row without a target
+    reserved = {0, 1}
+    excluded = [reserved | (set(history[r].tolist()) if exclude_history else set()) for r in range(batch)]
+    top = top_k_items(scores, 10, exclude_ids=[0, 1], history=history if exclude_history else None)
+    ours = ranking_metrics(top.numpy(), targets, ks)
+    reference = _brute_force(scores.numpy(), targets, excluded, ks)
+    assert ours["rows"] == batch - 1 and ours["rows_without_target"] == 1
+    for key, value in reference.items():
+        assert ours[key] == pytest.approx(value), key
+
+
+def test_target_of_each_row():
+    labels = np.array([[-100, 5, -100, 7], [-100, -100, -100, -100], [3, -100, -100, -100]])
+    assert target_of_each_row(labels).tolist() == [7, -1, 3]
+
+
+def test_ranking_needs_enough_ids():
+    with pytest.raises(ValueError, match=r"ks=\(20,\) needs 20"):
+        ranking_metrics(np.zeros((2, 10), dtype=int), np.array([1, 2]), ks=(20,))
+
+
+def test_trainer_hooks_equal_evaluate_ranking_and_keep_only_top_k(tmp_path):
+    model = tiny_model("bert", "mlm")
+    evaluation_rows = [s for s in sessions(96, seed=4) if len(s["input_ids"]) >= 2]
+    trainer = SeqRecTrainer(
+        model=model,
+        args=TrainingArguments(
+            output_dir=str(tmp_path), per_device_eval_batch_size=32, report_to="none", use_cpu=True, disable_tqdm=True
+        ),
+        data_collator=collator("mlm"),
+        eval_dataset=evaluation_rows,
+        preprocess_logits_for_metrics=make_preprocess_logits_for_metrics(10),
+        compute_metrics=make_compute_metrics((5, 10)),
+    )
+    prediction = trainer.predict(evaluation_rows)
+    assert prediction.predictions.shape == (len(evaluation_rows), 10)  # B x k, never B x L x V
+    metrics = trainer.evaluate()
+    model.eval()
+    reference = evaluate_ranking(lambda b: model(**b).logits, evaluation_rows, collator("mlm", "eval"), ks=(5, 10))
+    for key in ("recall@10", "ndcg@10", "mrr@5"):
+        assert metrics[f"eval_{key}"] == pytest.approx(reference[key])
+
+
+def test_popularity_baseline_ranks_by_training_counts():
+    train = [[2, 3, 3], [3, 4]]
+    score = popularity_scorer(train, VOCAB)
+    top = top_k_items(score({"input_ids": torch.zeros(1, 3)}), 3, exclude_ids=[0, 1])
+    assert top[0, :2].tolist() == [3, 2] or top[0, :2].tolist() == [3, 4]
+    metrics = evaluate_ranking(score, [{"input_ids": [2, 3]}, {"input_ids": [4, 2, 3]}], collator("mlm", "eval"))
+    assert metrics["recall@10"] == 1.0 and metrics["mrr@10"] == pytest.approx((1.0 + 1.0) / 2)
+    excluded = evaluate_ranking(
+        score, [{"input_ids": [3, 4, 3]}], collator("mlm", "eval"), exclude_history=True, ks=(1,)
+    )
+    assert excluded["recall@1"] == 0.0  # 3 is in the history (position 0), so it cannot be recommended
