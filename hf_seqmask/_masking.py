@@ -42,9 +42,7 @@ def last_item_targets(real: torch.Tensor) -> torch.Tensor:
 
 def next_item_targets(real: torch.Tensor) -> torch.Tensor:
     """Every real item that has a history, i.e. all real positions but the first (B, L) bool."""
-    targets = real.clone()
-    targets[:, 0] = False
-    return targets
+    return real & (torch.arange(real.shape[1]) > 0)
 
 
 def ensure_target_and_context(

@@ -152,13 +152,15 @@ def keep_most_recent(flat: np.ndarray, lengths: np.ndarray, max_length: int) -> 
     return flat[keep], np.minimum(lengths, max_length)
 
 
-def scatter_padded(flat: np.ndarray, lengths: np.ndarray, width: int, pad_value) -> np.ndarray:
-    """Right-pad ragged rows into a ``(B, width)`` array with one boolean scatter.
+def scatter_padded(flat: np.ndarray, real: np.ndarray, pad_value) -> np.ndarray:
+    """Right-pad ragged rows into a ``(B, L)`` array with one boolean scatter; ``real`` (B, L) marks
+    each row's first ``length`` positions.
 
     Example:
-        >>> scatter_padded(np.array([7, 8, 9]), np.array([2, 0, 1]), 3, 0).tolist()
+        >>> real = np.arange(3) < np.array([2, 0, 1])[:, None]
+        >>> scatter_padded(np.array([7, 8, 9]), real, 0).tolist()
         [[7, 8, 0], [0, 0, 0], [9, 0, 0]]
     """
-    out = np.full((lengths.size, width), pad_value, dtype=flat.dtype)
-    out[np.arange(width) < lengths[:, None]] = flat  # row-major order matches the concatenation
+    out = np.full(real.shape, pad_value, dtype=flat.dtype)
+    out[real] = flat  # row-major order matches the concatenation
     return out

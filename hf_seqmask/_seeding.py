@@ -32,6 +32,16 @@ def current_rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
+def process_key() -> tuple[int, int]:
+    """``(pid, worker seed)``: cheap to read on every call; when it changes, the stream is re-made.
+
+    The rank is read only then: ``torchrun`` and ``accelerate launch`` set ``RANK`` before the
+    process starts, so it cannot change under a live generator.
+    """
+    info = torch.utils.data.get_worker_info()
+    return os.getpid(), -1 if info is None else info.seed
+
+
 def stream_key() -> tuple[int, int, int, int]:
     """``(pid, rank, worker_slot, epoch_seed)`` of the calling process; a new key means a new stream."""
     info = torch.utils.data.get_worker_info()

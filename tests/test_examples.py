@@ -25,12 +25,18 @@ def test_quickstart_trains_every_scheme(capsys):
     assert "first loss" in capsys.readouterr().out
 
 
-def test_quick_benchmark_runs_at_a_tiny_size():
-    spec = importlib.util.spec_from_file_location("quick", EXAMPLES.parent / "benchmarks" / "quick.py")
+def test_collate_benchmark_runs_at_a_tiny_size(tmp_path):
+    spec = importlib.util.spec_from_file_location("collate", EXAMPLES.parent / "benchmarks" / "collate.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    (row,) = module.main(["--calls", "2", "--grid", "8x10"])
-    assert row["grid"] == "8x10" and all(v > 0 for k, v in row.items() if k != "grid")
+    report = tmp_path / "report.md"
+    text = module.main(
+        ["--grid", "8x10", "--seconds", "0.001", "--loader-batches", "1", "--loader-cells", "8x10",
+         "--output", str(report)]
+    )  # fmt: skip
+    assert report.read_text() == text
+    assert "| ours mlm train |" in text and "| transformers PLM |" in text and "| floor vectorised pad |" in text
+    assert "| plm compact / transformers PLM |" in text and "Model-side expansion" in text
 
 
 def test_train_step_benchmark_runs_at_a_tiny_size():

@@ -224,9 +224,9 @@ class SequenceCollator(DataCollatorMixin):
             raise ValueError(f"Invalid return_tensors={value!r}; only 'pt' (torch) is supported")
 
     def _get_generator(self) -> torch.Generator:
-        key = _seeding.stream_key()
+        key = _seeding.process_key()
         if self._generator is None or self._generator_key != key:
-            self._generator = _seeding.make_generator(self.seed, key)
+            self._generator = _seeding.make_generator(self.seed, _seeding.stream_key())
             self._generator_key = key
         return self._generator
 
@@ -270,13 +270,13 @@ class SequenceCollator(DataCollatorMixin):
         width = max(int(lengths.max()) + slot, 1)
         if self.pad_to_multiple_of is not None:
             width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        items = torch.from_numpy(_padding.scatter_padded(flat, lengths, width, self.pad_token_id))  # (B, L)
-        lengths_t = torch.from_numpy(lengths)  # (B,)
-        positions = torch.arange(width)  # (L,)
-        real = positions[None, :] < lengths_t[:, None]  # (B, L)
-        slot_mask = (positions[None, :] == lengths_t[:, None]) & (lengths_t > 0)[:, None] & bool(slot)  # (B, L)
+        # Masks in numpy (cheaper than torch for small batches), shared by every padded column.
+        positions = np.arange(width)  # (L,)
+        real = positions < lengths[:, None]  # (B, L)
+        slot_mask = (positions == lengths[:, None]) & (lengths > 0)[:, None] if slot else np.zeros_like(real)
+        items = torch.from_numpy(_padding.scatter_padded(flat, real, self.pad_token_id))  # (B, L)
         side = {
-            key: torch.from_numpy(_padding.scatter_padded(values, lengths, width, self.side_feature_pad_value))
+            key: torch.from_numpy(_padding.scatter_padded(values, real, self.side_feature_pad_value))
             for key, values in side_flat.items()
         }
         skip = {self.input_key, *self.side_feature_keys}
@@ -289,7 +289,9 @@ class SequenceCollator(DataCollatorMixin):
                     f"example key {key!r} collides with an output key of the collator; drop or rename that column"
                 )
             passthrough[key] = self._collate_passthrough(features, key)
-        return PaddedBatch(items, real, lengths_t, slot_mask, side, passthrough)
+        return PaddedBatch(
+            items, torch.from_numpy(real), torch.from_numpy(lengths), torch.from_numpy(slot_mask), side, passthrough
+        )
 
     @staticmethod
     def _column(features: Sequence[Mapping[str, Any]], key: str) -> list:
