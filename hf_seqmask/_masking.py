@@ -53,9 +53,10 @@ def ensure_target_and_context(
     A row without a target gains one real position drawn uniformly; a row whose real items are all
     targets gives one back, drawn uniformly among its targets.
 
-    ``draws``: the (B, L) uniforms that chose ``targets`` as ``draws < p``, if so. They are reused
-    instead of new draws: in a row without a target they are i.i.d. on ``[p, 1)``, so the argmin
-    is a uniform pick; in a row of targets only they are i.i.d. on ``[0, p)``, so the argmax is.
+    ``draws``: (B, L) uniforms to pick with instead of new draws, either independent of ``targets``
+    or the ones that chose them as ``draws < p``: in a row without a target those are i.i.d. on
+    ``[p, 1)``, so the argmin is a uniform pick; in a row of targets only they are i.i.d. on
+    ``[0, p)``, so the argmax is.
     """
     targets = targets & real
     num_real = real.sum(dim=1)  # (B,)
@@ -132,11 +133,21 @@ def draw_items(count: int, item_ids: torch.Tensor, generator: torch.Generator) -
     return item_ids[torch.randint(item_ids.numel(), (count,), generator=generator)]
 
 
-def random_factorisation_order(targets: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """A uniformly random order of each row's targets (B, L) long: 0, 1, ... for targets, -1 elsewhere."""
-    keys = _uniform(targets.shape, generator)  # (B, L)
-    keys.masked_fill_(~targets, 2.0)  # non-targets sort after every target
-    order = keys.argsort(dim=1).argsort(dim=1)  # (B, L) rank of each position
+def random_factorisation_order(
+    targets: torch.Tensor, generator: torch.Generator, *, keys: torch.Tensor | None = None
+) -> torch.Tensor:
+    """A uniformly random order of each row's targets (B, L) long: 0, 1, ... for targets, -1 elsewhere.
+
+    ``keys``: (B, L) i.i.d. uniforms to sort by (drawn if None); they may be the ``draws`` that
+    :func:`ensure_target_and_context` used, since dropping the target with the largest key leaves
+    the others' relative order uniform.
+    """
+    if keys is None:
+        keys = _uniform(targets.shape, generator)  # (B, L)
+    keys = keys.masked_fill(~targets, 2.0)  # non-targets sort after every target
+    sorted_positions = keys.argsort(dim=1)  # (B, L) positions by increasing key
+    ranks = torch.arange(targets.shape[1]).expand(targets.shape)  # (B, L)
+    order = torch.empty_like(sorted_positions).scatter_(1, sorted_positions, ranks)  # (B, L) rank of each position
     return order.masked_fill_(~targets, -1)
 
 

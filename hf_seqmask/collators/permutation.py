@@ -76,8 +76,9 @@ class PermutationCollator(SequenceCollator):
                     max_span_length=self.max_span_length,
                     generator=generator,
                 )
-            targets = _masking.ensure_target_and_context(targets, real, generator)
-            order = _masking.random_factorisation_order(targets, generator)
+            keys = torch.rand(real.shape, generator=generator)  # (B, L) one draw for the fix-up and the order
+            targets = _masking.ensure_target_and_context(targets, real, generator, draws=keys)
+            order = _masking.random_factorisation_order(targets, generator, keys=keys)
             return Masking(targets=targets, hidden=targets, perm_order=order)
         if self.mode == "eval" and not self.eval_on_last_item_only:
             targets = _masking.next_item_targets(real)
