@@ -187,6 +187,28 @@ def run(grid: list[tuple[int, int]], budget: float, rounds: int = 3) -> dict[tup
     return results
 
 
+def one_thread_ratios(cells: list[str], budget: float) -> list[tuple[str, float, float, float]]:
+    """(cell, ours PLM compact seq/s, transformers PLM seq/s, ratio) with torch at 1 thread, as inside
+    DataLoader workers (torch runs each worker single-threaded)."""
+    table = collators(item_tokenizer())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    rows = []
+    try:
+        for cell in cells:
+            batch, length = (int(v) for v in cell.split("x"))
+            features = as_lists(sessions(batch, length, even=True))
+            times = {"ours plm train compact": [], "transformers PLM": []}
+            for _ in range(3):
+                for name in times:
+                    times[name] += call_seconds(table[name][1], features, budget / 3)
+            ours, theirs = (batch / statistics.median(times[n]) for n in times)
+            rows.append((cell, ours, theirs, ours / theirs))
+    finally:
+        torch.set_num_threads(threads)
+    return rows
+
+
 def expansion_ms(batch: int = 256, length: int = 200, repeats: int = 10) -> float:
     """The model wrapper's expansion of a compact PLM batch into XLNet's dense inputs (CPU, ms)."""
     compact = PermutationCollator(vocab_size=VOCAB, mask_token_id=MASK, seed=0, perm_format="compact")
@@ -204,7 +226,7 @@ def _fmt_rate(value: float) -> str:
     return f"{value / 1e6:.2f}M" if value >= 1e6 else f"{value / 1e3:.1f}k"
 
 
-def report(results, grid, loader_rows, expand_ms, command: str) -> str:
+def report(results, grid, loader_rows, expand_ms, command: str, single_thread=()) -> str:
     cells = [f"{batch}x{length}" for batch, length in grid]
     names = sorted({name for name, _, _ in results}, key=list(collators(item_tokenizer())).index)
     lines = [
@@ -308,7 +330,8 @@ def main(argv: list[str] | None = None) -> str:
             rates = [loader_batches_per_second(collate, features, batch, w, args.loader_batches) for w in (0, 2)]
             loader_rows.append((name, cell, *rates))
     command = "python benchmarks/collate.py " + " ".join(argv if argv is not None else [])
-    text = report(results, grid, loader_rows, expansion_ms(), command.strip())
+    single_thread = one_thread_ratios(args.loader_cells, args.seconds)
+    text = report(results, grid, loader_rows, expansion_ms(), command.strip(), single_thread)
     print(text)
     if args.output:
         Path(args.output).write_text(text)

@@ -238,10 +238,6 @@ class SequenceCollator(DataCollatorMixin):
             raise TypeError(f"features must be a list of example dicts, got {type(features).__name__}")
         if len(features) == 0:
             raise ValueError("empty batch: features holds no example")
-        if not all(type(example) is dict for example in features):  # fast exact check, ABC check on failure
-            for index, example in enumerate(features):
-                if not isinstance(example, Mapping):
-                    raise TypeError(f"row {index}: expected an example dict, got {type(example).__name__}")
         item_rows = self._column(features, self.input_key)
         flat, lengths = _padding.flatten_id_rows(item_rows, key=self.input_key)
         self._check_ids(flat, lengths)
@@ -297,6 +293,11 @@ class SequenceCollator(DataCollatorMixin):
     def _column(features: Sequence[Mapping[str, Any]], key: str) -> list:
         try:
             return [example[key] for example in features]
+        except (TypeError, IndexError):  # a row that is not a dict; found on this slow path only
+            for index, example in enumerate(features):
+                if not isinstance(example, Mapping):
+                    raise TypeError(f"row {index}: expected an example dict, got {type(example).__name__}") from None
+            raise
         except KeyError:
             row = next(i for i, example in enumerate(features) if key not in example)
             raise ValueError(f"row {row} has no key {key!r}; its keys are {sorted(map(str, features[row]))}") from None
