@@ -156,7 +156,7 @@ def collators(tokenizer) -> dict[str, tuple[str, Callable]]:
     }
 
 
-def run(grid: list[tuple[int, int]], budget: float, rounds: int = 3) -> dict[tuple[str, str, str], dict]:
+def run(grid: list[tuple[int, int]], budget: float, rounds: int = 5) -> dict[tuple[str, str, str], dict]:
     """{(collator, input kind, cell): {"seq_s": ..., "bytes": ...}}.
 
     Within a cell the collators are measured round-robin for ``rounds`` rounds and each median is
@@ -297,6 +297,11 @@ def report(results, grid, loader_rows, expand_ms, command: str, single_thread=()
     lines.append("|---|---|---|---|")
     for name, cell, zero, two in loader_rows:
         lines.append(f"| {name} | {cell} | {zero:.1f} | {two:.1f} |")
+    if single_thread:
+        lines += ["", "## PLM compact vs transformers' PLM with torch at 1 thread (as in DataLoader workers)", ""]
+        lines += ["| cell | ours compact | transformers PLM | ratio |", "|---|---|---|---|"]
+        for cell, ours, theirs, ratio in single_thread:
+            lines.append(f"| {cell} | {_fmt_rate(ours)} | {_fmt_rate(theirs)} | {ratio:.1f}x |")
     lines += [
         "",
         f"Model-side expansion of a compact 256x200 PLM batch (perm_mask + target_mapping, CPU): {expand_ms:.1f} ms.",
