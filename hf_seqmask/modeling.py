@@ -19,7 +19,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
-from . import _masking, _rtd, _seeding
+from . import _masking, _rtd, _seeding, losses
 from .mask_embedding import MaskEmbedding
 
 SCHEME_NAMES = ("clm", "mlm", "plm", "rtd")
@@ -44,6 +44,11 @@ class SeqRecConfig(PretrainedConfig):
         generator_config: ``rtd`` with ``tie_generator=False``: the generator's (masked LM) config.
         generator_loss_weight, discriminator_loss_weight: ``rtd`` loss weights (ELECTRA: 1 and 50).
         seed: seeds the model-side draws (ELECTRA's replacements), per rank.
+        loss: the training loss: ``"full"`` (cross-entropy over every item), ``"sampled_softmax"``
+            (over the target and its negatives, logQ-corrected unless ``logq_correction=False``,
+            accidental hits removed), ``"bce"`` or ``"gbce"`` (gSASRec's calibrated BCE, ``gbce_t``).
+            The sampled ones use the collator's ``negative_ids`` or, with ``in_batch_negatives=True``,
+            the batch's other targets; evaluation always ranks every item.
     """
 
     model_type = "hf_seqmask"
@@ -63,6 +68,10 @@ class SeqRecConfig(PretrainedConfig):
         generator_loss_weight: float = 1.0,
         discriminator_loss_weight: float = 50.0,
         seed: int = 0,
+        loss: str = "full",
+        gbce_t: float = 0.75,
+        in_batch_negatives: bool = False,
+        logq_correction: bool = True,
         **kwargs: Any,
     ) -> None:
         self.backbone_config = _as_config(backbone_config)
@@ -89,6 +98,14 @@ class SeqRecConfig(PretrainedConfig):
         self.generator_loss_weight = generator_loss_weight
         self.discriminator_loss_weight = discriminator_loss_weight
         self.seed = seed
+        if loss not in losses.LOSSES:
+            raise ValueError(f"Invalid loss={loss!r}; must be one of {losses.LOSSES}")
+        if not 0.0 <= gbce_t <= 1.0:
+            raise ValueError(f"Invalid gbce_t={gbce_t!r}; must be in [0, 1]")
+        self.loss = loss
+        self.gbce_t = gbce_t
+        self.in_batch_negatives = in_batch_negatives
+        self.logq_correction = logq_correction
         super().__init__(pad_token_id=pad_token_id, **kwargs)
 
 
@@ -134,12 +151,13 @@ def cross_entropy_or_zero(logits: torch.Tensor, targets: torch.Tensor) -> torch.
     return F.cross_entropy(logits.float(), targets)
 
 
-# The item head of each family, applied to selected hidden states only (never to all B x L positions).
+# The item head of each family as (transform, decoder): scores = decoder(transform(hidden)), applied
+# to selected hidden states only (never to all B x L positions); the decoder's rows score candidates.
 _ITEM_HEADS = {
-    "bert": lambda lm, hidden: lm.cls(hidden),
-    "electra": lambda lm, hidden: lm.generator_lm_head(lm.generator_predictions(hidden)),
-    "gpt2": lambda lm, hidden: lm.lm_head(hidden),
-    "xlnet": lambda lm, hidden: lm.lm_loss(hidden),
+    "bert": (lambda lm: lm.cls.predictions.transform, lambda lm: lm.cls.predictions.decoder),
+    "electra": (lambda lm: lm.generator_predictions, lambda lm: lm.generator_lm_head),
+    "gpt2": (None, lambda lm: lm.lm_head),
+    "xlnet": (None, lambda lm: lm.lm_loss),
 }
 
 
@@ -150,10 +168,37 @@ def hidden_states(lm: PreTrainedModel, **inputs: Any) -> torch.Tensor:
     return lm(**inputs).logits
 
 
+def _head_input(lm: PreTrainedModel, hidden: torch.Tensor) -> torch.Tensor:
+    transform, _ = _ITEM_HEADS[lm.config.model_type]
+    return transform(lm)(hidden) if transform is not None else hidden
+
+
 def item_logits(lm: PreTrainedModel, hidden: torch.Tensor) -> torch.Tensor:
     """Item scores (..., V) from selected outputs of :func:`hidden_states`."""
-    head = _ITEM_HEADS.get(lm.config.model_type)
-    return head(lm, hidden) if head is not None else hidden
+    if lm.config.model_type not in _ITEM_HEADS:
+        return hidden
+    return _ITEM_HEADS[lm.config.model_type][1](lm)(_head_input(lm, hidden))
+
+
+def candidate_scores(
+    lm: PreTrainedModel, hidden: torch.Tensor, positive_ids: torch.Tensor, negative_ids: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores of each target (T,) and of its negatives (T, N) -- a shared pool (N,) or per target
+    (T, N) -- from the hidden states (T, H) and the rows of the item decoder: O(T x N), not O(T x V)."""
+    if lm.config.model_type not in _ITEM_HEADS:
+        raise ValueError(f"sampled losses need the item head of a known family {sorted(_ITEM_HEADS)}")
+    decoder = _ITEM_HEADS[lm.config.model_type][1](lm)
+    z = _head_input(lm, hidden)  # (T, H)
+    weight, bias = decoder.weight, decoder.bias
+
+    positive = (z * weight[positive_ids]).sum(-1)  # (T,)
+    if negative_ids.ndim == 1:
+        negative = z @ weight[negative_ids].T  # (T, N) a shared pool
+    else:
+        negative = torch.einsum("th,tnh->tn", z, weight[negative_ids])  # (T, N) per target
+    if bias is not None:
+        positive, negative = positive + bias[positive_ids], negative + bias[negative_ids]
+    return positive, negative
 
 
 def _build_language_model(config: PretrainedConfig, scheme: str) -> PreTrainedModel:
@@ -300,6 +345,9 @@ class SeqRecModel(PreTrainedModel):
         target_mapping: torch.Tensor | None = None,
         perm_order: torch.Tensor | None = None,
         replacement_candidates: torch.Tensor | None = None,
+        negative_ids: torch.Tensor | None = None,
+        negative_log_q: torch.Tensor | None = None,
+        target_log_q: torch.Tensor | None = None,
         **side_features: torch.Tensor,
     ) -> SeqRecOutput:
         """Run the model on a collator's batch (all keys by name; side features by their names)."""
@@ -334,7 +382,11 @@ class SeqRecModel(PreTrainedModel):
         embeddings = self.embed(input_ids, side_features, mask_positions)
         hidden = hidden_states(self.backbone, inputs_embeds=embeddings, attention_mask=attention_mask, **xlnet_inputs)
         loss, logits = None, None
-        if labels is not None:
+        sampled = self.config.loss != "full" and prediction_positions is None
+        if labels is not None and sampled:
+            where, targets = target_selection(labels, shift=shift)
+            loss, logits = self._sampled_loss(hidden[where], targets, negative_ids, negative_log_q, target_log_q)
+        elif labels is not None:
             where, targets = target_selection(labels, shift=shift)
             logits = item_logits(self.backbone, hidden[where])  # (T, V)
             loss = cross_entropy_or_zero(logits, targets)
@@ -344,6 +396,40 @@ class SeqRecModel(PreTrainedModel):
             logits = item_logits(self.backbone, hidden[rows, positions.clamp_min(0)])  # (B, V)
             logits = logits.masked_fill((positions < 0)[:, None], 0.0)
         return SeqRecOutput(loss=loss, logits=logits)
+
+    def _sampled_loss(self, hidden, targets, negative_ids, negative_log_q, target_log_q):
+        """The configured sampled loss over the targets (T,) from their hidden states (T, H);
+        returns ``(loss, logits)`` with logits (T, 1 + N): the target's score, then its negatives'."""
+        config = self.config
+        if targets.numel() == 0:
+            return hidden.sum() * 0.0, hidden.new_zeros(0, 1)
+        if config.in_batch_negatives:
+            negative_ids, negative_log_q = targets, losses.in_batch_log_q(targets)
+            target_log_q = negative_log_q
+        elif negative_ids is None:
+            raise ValueError(
+                f"loss={config.loss!r} needs negatives: set num_negatives on the collator or in_batch_negatives=True"
+            )
+        positive, negative = candidate_scores(self.backbone, hidden, targets, negative_ids.to(hidden.device))
+        shared = negative_ids.ndim == 1
+        hits = (negative_ids[None, :] if shared else negative_ids) == targets[:, None]  # (T, N)
+        if config.loss == "sampled_softmax":
+            correct = config.logq_correction and negative_log_q is not None
+            negative_q = negative_log_q.expand_as(negative) if correct and shared else negative_log_q
+            loss = losses.sampled_softmax_loss(
+                positive,
+                negative,
+                hits,
+                positive_log_q=target_log_q if correct else None,
+                negative_log_q=negative_q if correct else None,
+            )
+        elif config.loss == "bce":
+            loss = losses.bce_loss(positive, negative, hits)
+        else:
+            num_items = self.backbone.config.vocab_size - int(self.reserved_ids.numel())
+            beta = losses.gbce_beta(negative.shape[1], num_items, config.gbce_t)
+            loss = losses.gbce_loss(positive, negative, hits, beta=beta)
+        return loss, torch.cat([positive[:, None], negative], dim=1)
 
     def _rtd_forward(self, input_ids, attention_mask, labels, mask_positions, candidates, side_features):
         config = self.config

@@ -54,7 +54,8 @@ def tiny_model(family, scheme, **config):
 
 
 def collator(scheme, mode="train", **options):
-    return SCHEMES[scheme](vocab_size=VOCAB, mask_token_id=MASK, pad_token_id=PAD, seed=0, mode=mode, **options)
+    options = {"seed": 0, **options}
+    return SCHEMES[scheme](vocab_size=VOCAB, mask_token_id=MASK, pad_token_id=PAD, mode=mode, **options)
 
 
 def sessions(count, max_length=16, seed=0, with_category=False):

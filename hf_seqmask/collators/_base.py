@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import default_collate
 from transformers.data.data_collator import DataCollatorMixin
 
-from .. import _masking, _padding, _seeding
+from .. import _masking, _negatives, _padding, _seeding
 
 MODES = ("train", "eval", "predict")
 
@@ -29,6 +29,9 @@ OUTPUT_KEYS = frozenset(
         "target_mapping",
         "perm_order",
         "replacement_candidates",
+        "negative_ids",
+        "negative_log_q",
+        "target_log_q",
     }
 )
 
@@ -111,6 +114,19 @@ class SequenceCollator(DataCollatorMixin):
             process is derived from ``(seed, rank, DataLoader worker, the DataLoader's epoch seed)``,
             see ``hf_seqmask._seeding``; ``None`` takes fresh OS entropy. The global RNG is never used.
         return_tensors: only ``"pt"``.
+        num_negatives: training batches also carry this many sampled negative items (0 = none) for
+            the sampled losses of the model wrapper: ``negative_ids`` -- (N,) int64, one pool shared by
+            the batch (``shared_negatives=True``), or (T, N) int64, one row per target in the row-major
+            order of ``labels != -100`` -- with ``negative_log_q`` (same shape, float32, the log
+            sampling probability, for the logQ correction) and ``target_log_q`` (T,) float32.
+            Negatives are never pad, mask or special ids.
+        negative_sampling: ``"uniform"`` over the real item ids, or ``"popularity"`` (proportional to
+            ``item_frequencies``, e.g. ``ItemVocabulary.frequencies()``).
+        item_frequencies: (vocab_size,) non-negative counts, for ``"popularity"``.
+        shared_negatives: one pool per batch (cheap, the common form) or negatives per target; per
+            target, a draw equal to the target is redrawn (a shared pool leaves that to the loss's
+            accidental-hit removal).
+        exclude_history_from_negatives: per-target negatives also avoid the row's own items.
 
     Other example keys (user ids, ...) are batched with ``torch.utils.data.default_collate`` and
     passed through under their own names.
@@ -129,6 +145,11 @@ class SequenceCollator(DataCollatorMixin):
     pad_to_multiple_of: int | None = None
     seed: int | None = None
     return_tensors: str = "pt"
+    num_negatives: int = 0
+    negative_sampling: str = "uniform"
+    item_frequencies: Any = field(default=None, repr=False)
+    shared_negatives: bool = True
+    exclude_history_from_negatives: bool = False
 
     # Per-process state: the generator, re-created after a fork, and truncation counters.
     truncated_rows: int = field(default=0, init=False, repr=False, compare=False)
@@ -184,10 +205,42 @@ class SequenceCollator(DataCollatorMixin):
         _check_int("pad_to_multiple_of", self.pad_to_multiple_of, minimum=1, optional=True)
         _check_int("seed", self.seed, optional=True)
         self._check_return_tensors(self.return_tensors)
+        self._check_negative_options()
         reserved = torch.zeros(self.vocab_size, dtype=torch.bool)
         reserved[[self.pad_token_id, self.mask_token_id, *self.special_token_ids]] = True
         self._reserved = reserved  # (V,) bool, ids that never appear in a sequence
         self._real_item_ids = torch.nonzero(~reserved).flatten()  # (V - reserved,) the draw pool
+        self._negative_sampler = None
+        if self.num_negatives:
+            frequencies = None
+            if self.negative_sampling == "popularity":
+                frequencies = torch.as_tensor(np.asarray(self.item_frequencies, dtype=np.float64))
+            self._negative_sampler = _negatives.NegativeSampler(self._real_item_ids, self.vocab_size, frequencies)
+
+    def _check_negative_options(self) -> None:
+        _check_int("num_negatives", self.num_negatives, minimum=0)
+        if self.negative_sampling not in _negatives.SAMPLERS:
+            raise ValueError(
+                f"Invalid negative_sampling={self.negative_sampling!r}; must be one of {_negatives.SAMPLERS}"
+            )
+        for name in ("shared_negatives", "exclude_history_from_negatives"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"Invalid {name}={getattr(self, name)!r}; must be a bool")
+        if self.exclude_history_from_negatives and self.shared_negatives:
+            raise ValueError(
+                "exclude_history_from_negatives=True needs shared_negatives=False (a shared pool has no row)"
+            )
+        if self.negative_sampling == "popularity":
+            if self.item_frequencies is None:
+                raise ValueError("negative_sampling='popularity' needs item_frequencies (one count per id)")
+            frequencies = np.asarray(self.item_frequencies)
+            if frequencies.shape != (self.vocab_size,) or frequencies.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"Invalid item_frequencies of shape {frequencies.shape} and dtype {frequencies.dtype}; "
+                    f"must be {self.vocab_size} numbers (one per id)"
+                )
+            if (frequencies < 0).any() or not np.isfinite(frequencies).all():
+                raise ValueError("Invalid item_frequencies; counts must be finite and >= 0")
 
     # ----------------------------------------------------------------------------------------- API
     def with_mode(self, mode: str, **changes: Any) -> SequenceCollator:
@@ -207,8 +260,28 @@ class SequenceCollator(DataCollatorMixin):
     def torch_call(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Collate ``features`` (a list of example dicts) into the batch of the scheme's contract."""
         padded = self._pad(features)
-        masking = self._mask(padded, self._get_generator())
-        return self._assemble(padded, masking)
+        generator = self._get_generator()
+        batch = self._assemble(padded, self._mask(padded, generator))
+        if self._negative_sampler is not None and self.mode == "train":
+            self._add_negatives(batch, padded, generator)
+        return batch
+
+    def _add_negatives(self, batch: dict[str, Any], padded: PaddedBatch, generator: torch.Generator) -> None:
+        """``negative_ids``, ``negative_log_q`` and ``target_log_q`` (see ``num_negatives``)."""
+        sampler, labels = self._negative_sampler, batch["labels"]
+        is_target = labels != _masking.IGNORE_INDEX  # (B, L)
+        targets = labels[is_target]  # (T,) row-major
+        if self.shared_negatives:
+            negatives = sampler.draw((self.num_negatives,), generator)  # (N,)
+        else:
+            history = None
+            if self.exclude_history_from_negatives:
+                rows = is_target.nonzero()[:, 0]  # (T,) row of each target
+                history = padded.items.sort(dim=1).values[rows]  # (T, L) sorted; pad is never drawn
+            negatives = sampler.draw_excluding(targets, self.num_negatives, generator, history)  # (T, N)
+        batch["negative_ids"] = negatives
+        batch["negative_log_q"] = sampler.log_q(negatives)
+        batch["target_log_q"] = sampler.log_q(targets)
 
     # ------------------------------------------------------------------------- scheme-specific parts
     def _mask(self, padded: PaddedBatch, generator: torch.Generator) -> Masking:
