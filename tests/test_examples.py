@@ -45,3 +45,12 @@ def test_train_step_benchmark_runs_at_a_tiny_size():
     spec.loader.exec_module(module)
     results = module.main(["--steps", "1"])
     assert len(results) == 8 and all(ms > 0 for ms in results.values())
+
+
+def test_scale_benchmark_runs_at_a_tiny_size():
+    spec = importlib.util.spec_from_file_location("scale", EXAMPLES.parent / "benchmarks" / "scale.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.main(["--items", "500", "--steps", "1"])
+    assert [row["loss"] for row in rows][0] == "full" and len(rows) == 4
+    assert all(row["seconds_per_step"] > 0 and row["peak_mb"] > 0 for row in rows)

@@ -1,0 +1,106 @@
+"""Training-step time and peak memory as the catalogue grows: full softmax vs sampled losses.
+
+Run (each configuration in its own process, so peak memory is that configuration's own):
+    python benchmarks/scale.py --output docs/scale.md
+    python benchmarks/scale.py --items 1000 --steps 1   # the size the tests run
+
+A GPT-2 (1 layer, hidden 64) trained causally on random sessions (batch 32, 20 items) over a synthetic
+catalogue of 100,000 and 1,000,000 items; sampled losses use 128 negatives (a shared uniform pool,
+or the batch's own targets). Reported: median seconds per step (forward + backward + AdamW) after a
+warm-up step, and the process's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LOSSES = [
+    ("full", {}, 0),
+    ("sampled_softmax", {}, 128),
+    ("gbce", {}, 128),
+    ("sampled_softmax", {"in_batch_negatives": True}, 0),
+]
+
+
+def one_configuration(items: int, loss: str, extra: dict, negatives: int, steps: int) -> dict:
+    import numpy as np
+    import torch
+    from transformers import GPT2Config
+
+    from hf_seqmask import CausalCollator, SeqRecConfig, SeqRecModel
+
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    vocab = items + 2
+    backbone = GPT2Config(
+        vocab_size=vocab, n_positions=32, n_embd=64, n_layer=1, n_head=2, bos_token_id=None, eos_token_id=None
+    )
+    model = SeqRecModel(SeqRecConfig(backbone_config=backbone, scheme="clm", loss=loss, **extra))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    collator = CausalCollator(vocab_size=vocab, mask_token_id=1, seed=0, num_negatives=negatives)
+    rng = np.random.default_rng(0)
+    times = []
+    for step in range(steps + 1):
+        batch = collator([{"input_ids": rng.integers(2, vocab, 20).tolist()} for _ in range(32)])
+        start = time.perf_counter()
+        loss_value = model(**batch).loss
+        optimizer.zero_grad()
+        loss_value.backward()
+        optimizer.step()
+        if step:
+            times.append(time.perf_counter() - start)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds_per_step": statistics.median(times), "peak_mb": peak_mb, "final_loss": float(loss_value)}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", nargs="+", type=int, default=[100_000, 1_000_000])
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--output", default=None)
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:  # run one configuration and print its JSON
+        spec = json.loads(args.child)
+        print(json.dumps(one_configuration(**spec)))
+        return []
+    rows = []
+    for items in args.items:
+        for loss, extra, negatives in LOSSES:
+            spec = {"items": items, "loss": loss, "extra": extra, "negatives": negatives, "steps": args.steps}
+            result = subprocess.run(
+                [sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True, check=True
+            )
+            measured = json.loads(result.stdout.strip().splitlines()[-1])
+            name = loss + (
+                " (in-batch)" if extra.get("in_batch_negatives") else f" ({negatives} negatives)" if negatives else ""
+            )
+            rows.append({"items": items, "loss": name, **measured})
+    lines = [
+        "# Large catalogues: full softmax vs sampled losses",
+        "",
+        f"Command: `{' '.join(['python benchmarks/scale.py', *(argv or [])])}`",
+        "",
+        "GPT-2 (1 layer, hidden 64), causal training, batch 32 x 20 items, 2 CPU threads; median of "
+        f"{args.steps} steps after a warm-up; peak = the process's maximum resident memory.",
+        "",
+        "| items | loss | s / step | peak MB |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {r['items']:,} | {r['loss']} | {r['seconds_per_step']:.3f} | {r['peak_mb']:.0f} |" for r in rows]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
