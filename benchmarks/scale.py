@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['items']:,} | {r['loss']} | {r['loss_seconds']:.3f} | {r['optimizer_seconds']:.3f} | {r['peak_mb']:.0f} |"
+        f"| {r['items']:,} | {r['loss']} | {r['loss_seconds']:.3f} | {r['optimizer_seconds']:.3f} "
+        f"| {r['peak_mb']:.0f} |"
         for r in rows
     ]
     lines += [
