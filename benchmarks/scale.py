@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "The loss part (forward + backward) is what the loss choice decides. The AdamW step updates the",
         "whole item table (its gradient is dense in HF embeddings), so it grows with the catalogue whatever",
         "the loss; so does the parameter memory (table, gradient and two Adam moments: 4 x V x 64 floats).",
+        "The sampled losses' own work is O(T x N); what still grows in their forward + backward is the dense",
+        "(V, 64) gradient of the item table that HF's nn.Embedding and tied decoder produce (zero-fill and",
+        "accumulation of V x 64 floats), an O(V x H) memory pass, not the O(T x V) logits of full softmax.",
     ]
     text = "\n".join(lines) + "\n"
     print(text)
