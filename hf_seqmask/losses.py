@@ -59,6 +59,7 @@ def gbce_loss(positive: torch.Tensor, negative: torch.Tensor, hits: torch.Tensor
     ``beta = 1`` is plain BCE; ``beta < 1`` counters the overconfidence that negative sampling brings.
 
     Example:
+        >>> import math
         >>> hits = torch.tensor([[False]])
         >>> value = gbce_loss(torch.tensor([0.0]), torch.tensor([[0.0]]), hits, beta=0.5)
         >>> round(float(value), 6) == round(0.5 * math.log(2) + math.log(2), 6)
