@@ -105,7 +105,8 @@ class SequenceCollator(DataCollatorMixin):
         eval_on_last_item_only: in eval mode, the last item only (default) or every next item.
         input_key: the example key holding the item-id sequence (default ``"input_ids"``).
         side_feature_keys: example keys holding per-item sequences (category, timestamp, ...), padded,
-            truncated and hidden together with the items; integers give int64, reals float32.
+            truncated and hidden together with the items; integers give int64, reals float32 (a
+            batch in which a feature has no value at all gives int64).
         side_feature_pad_value: the value of side features at padding and hidden positions.
         max_length: keep each row's ``max_length`` most recent items (counted in ``truncated_rows``
             and ``truncated_items`` of this process).
