@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -155,9 +156,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.time()
     if args.quiet:
         datasets.disable_progress_bars()
+    # A process of a multi-process launch prints only on rank 0 (the Trainer reads the same variable).
+    quiet_rank = int(os.environ.get("RANK", "0")) != 0
     torch.manual_seed(args.seed)
     splits, vocabulary, item_names, description = load_data(args)
-    print(description)
+    if not quiet_rank:
+        print(description)
     vocab_size = vocabulary.vocab_size
     model = SeqRecModel(
         SeqRecConfig(backbone_config=backbone_config(args, vocab_size), scheme=args.scheme, seed=args.seed)
@@ -186,6 +190,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     trainer = SeqRecTrainer(model=model, args=training_args, train_dataset=splits["train"], data_collator=collator)
     trainer.train()
     train_seconds = time.time() - started
+    if not trainer.is_world_process_zero():
+        return {}  # under accelerate / torchrun, rank 0 alone evaluates every test user once and saves
 
     model.eval()
     evaluation = collator.with_mode("eval")
@@ -207,6 +213,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "data": description,
         "arguments": vars(args),
         "train_seconds": round(train_seconds, 1),
+        "world_size": trainer.args.world_size,
         "test": rows,
     }
     (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
