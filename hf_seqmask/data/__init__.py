@@ -2,6 +2,7 @@
 
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
 from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
+from .streaming import stream_interactions, stream_sequences
 from .vocabulary import ItemVocabulary
 
 __all__ = [
@@ -13,5 +14,7 @@ __all__ = [
     "keep_known_items",
     "leave_one_out",
     "load_movielens",
+    "stream_interactions",
+    "stream_sequences",
     "time_split",
 ]

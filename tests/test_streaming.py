@@ -1,0 +1,84 @@
+"""Streaming: interaction files -> sequences -> collator, sharded over DataLoader workers and ranks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from datasets import Dataset
+from datasets.distributed import split_dataset_by_node
+from torch.utils.data import DataLoader
+
+from hf_seqmask import MaskedCollator
+from hf_seqmask.data import ItemVocabulary, encode_sequences, group_into_sequences, stream_sequences
+
+
+def _write_interactions(folder, users=40, files=4, suffix=".parquet"):
+    rng = np.random.default_rng(0)
+    frames = []
+    for user in range(users):
+        length = int(rng.integers(1, 12))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "user_id": user,
+                    "item_id": rng.integers(0, 30, length),
+                    "timestamp": np.arange(length),
+                    "category": rng.integers(0, 4, length),
+                }
+            )
+        )
+    paths = []
+    for shard, chunk in enumerate(np.array_split(np.arange(users), files)):
+        frame = pd.concat([frames[u] for u in chunk], ignore_index=True)
+        path = folder / f"part-{shard}{suffix}"
+        frame.to_parquet(path) if suffix == ".parquet" else frame.to_json(path, orient="records", lines=True)
+        paths.append(path)
+    return pd.concat(frames, ignore_index=True), paths
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_streamed_sequences_equal_the_in_memory_ones(tmp_path, suffix):
+    frame, paths = _write_interactions(tmp_path, suffix=suffix)
+    vocabulary = ItemVocabulary.build(frame["item_id"].tolist(), min_frequency=3)
+    streamed = list(stream_sequences(paths, vocabulary, side_columns=("category",)))
+    in_memory = Dataset.from_pandas(frame[frame["item_id"].isin(vocabulary.items)], preserve_index=False)
+    expected = encode_sequences(group_into_sequences(in_memory, side_columns=("category",)), vocabulary)
+    by_user = {row["user_id"]: row for row in streamed}
+    for row in expected:
+        assert by_user[row["user_id"]]["input_ids"] == row["input_ids"]
+        assert by_user[row["user_id"]]["category"] == row["category"]
+
+
+def test_every_sequence_is_seen_once_per_epoch_across_workers_and_ranks(tmp_path):
+    frame, paths = _write_interactions(tmp_path, users=40, files=4)
+    vocabulary = ItemVocabulary.build(frame["item_id"].tolist())
+    sequences = stream_sequences(paths, vocabulary)
+    collator = MaskedCollator(vocab_size=vocabulary.vocab_size, mask_token_id=1, seed=0)
+    seen = []
+    for rank in range(2):
+        shard = split_dataset_by_node(sequences, rank=rank, world_size=2)  # 2 files per rank
+        loader = DataLoader(shard, batch_size=3, num_workers=2, collate_fn=collator)  # 1 file per worker
+        for batch in loader:
+            seen += batch["user_id"].tolist()
+            assert torch.isfinite(batch["input_ids"].float()).all()
+    assert sorted(seen) == list(range(40)), "each user exactly once"
+
+
+def test_a_user_split_across_runs_is_refused(tmp_path):
+    pd.DataFrame({"user_id": [1, 2, 1], "item_id": [5, 6, 7]}).to_parquet(tmp_path / "a.parquet")
+    vocabulary = ItemVocabulary.build([5, 6, 7])
+    with pytest.raises(ValueError, match="user 1 appears in two separate runs"):
+        list(stream_sequences([tmp_path / "a.parquet"], vocabulary))
+    with pytest.raises(ValueError, match=r"all be \.parquet or all \.jsonl"):
+        stream_sequences([tmp_path / "a.parquet", tmp_path / "b.csv"], vocabulary)
+
+
+def test_preprocessing_a_large_file_with_two_processes_equals_one(tmp_path):
+    rng = np.random.default_rng(1)
+    sequences = Dataset.from_dict(
+        {"item_id": [rng.integers(0, 500, rng.integers(1, 60)).tolist() for _ in range(20_000)]}
+    )
+    vocabulary = ItemVocabulary.build(np.concatenate(sequences["item_id"]))
+    one = encode_sequences(sequences, vocabulary, num_proc=1)
+    two = encode_sequences(sequences, vocabulary, num_proc=2)
+    assert one["input_ids"] == two["input_ids"]
