@@ -2,18 +2,11 @@
 
 import pytest
 import torch
-from transformers import (
-    BertConfig,
-    BertForMaskedLM,
-    ElectraConfig,
-    ElectraForMaskedLM,
-    GPT2Config,
-    GPT2LMHeadModel,
-    XLNetConfig,
-    XLNetLMHeadModel,
-)
+from transformers import BertForMaskedLM, ElectraForMaskedLM, GPT2LMHeadModel, XLNetLMHeadModel
 
 from hf_seqmask import CausalCollator, MaskedCollator, PermutationCollator, ReplacementCollator
+
+from ._tiny import backbone_config
 
 V, PAD, MASK = 40, 0, 1
 FEATURES = [{"input_ids": [5, 6, 7, 8, 9, 10, 11]}, {"input_ids": [12, 13, 14]}, {"input_ids": [15]}, {"input_ids": []}]
@@ -21,37 +14,15 @@ NOT_MODEL_INPUTS = ("mask_positions", "prediction_positions")
 
 
 def _tiny(name):
+    """A plain HF model (not the hf_seqmask wrapper) of the family, with the tests' tiny config."""
     torch.manual_seed(0)
-    if name == "gpt2":
-        config = GPT2Config(
-            vocab_size=V, n_positions=32, n_embd=16, n_layer=2, n_head=2, bos_token_id=2, eos_token_id=2
-        )
-        return GPT2LMHeadModel(config).eval()
-    if name == "bert":
-        config = BertConfig(
-            vocab_size=V,
-            hidden_size=16,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=32,
-            pad_token_id=PAD,
-        )
-        return BertForMaskedLM(config).eval()
-    if name == "electra":
-        config = ElectraConfig(
-            vocab_size=V,
-            embedding_size=8,
-            hidden_size=16,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=32,
-            pad_token_id=PAD,
-        )
-        return ElectraForMaskedLM(config).eval()
-    config = XLNetConfig(vocab_size=V, d_model=16, n_layer=2, n_head=2, d_inner=32, pad_token_id=PAD)
-    return XLNetLMHeadModel(config).eval()
+    model_class = {
+        "gpt2": GPT2LMHeadModel,
+        "bert": BertForMaskedLM,
+        "electra": ElectraForMaskedLM,
+        "xlnet": XLNetLMHeadModel,
+    }[name]
+    return model_class(backbone_config(name, vocab=V)).eval()
 
 
 def _model_inputs(batch):
