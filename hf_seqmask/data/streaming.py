@@ -22,16 +22,19 @@ from .vocabulary import ItemVocabulary
 def stream_interactions(files: Sequence[str | Path]) -> IterableDataset:
     """A streaming dataset over Parquet or JSON-lines interaction files (one shard per file)."""
     paths = [str(f) for f in files]
+    return load_dataset(_file_format(paths), data_files=paths, split="train", streaming=True)
+
+
+def _file_format(paths: list[str]) -> str:
+    """``"parquet"`` or ``"json"`` (JSON lines) for a list of files of one kind."""
     if not paths:
         raise ValueError("files is empty")
     suffixes = {Path(p).suffix for p in paths}
     if suffixes <= {".parquet"}:
-        builder = "parquet"
-    elif suffixes <= {".jsonl", ".json"}:
-        builder = "json"
-    else:
-        raise ValueError(f"files must all be .parquet or all .jsonl/.json, got suffixes {sorted(suffixes)}")
-    return load_dataset(builder, data_files=paths, split="train", streaming=True)
+        return "parquet"
+    if suffixes <= {".jsonl", ".json"}:
+        return "json"
+    raise ValueError(f"files must all be .parquet or all .jsonl/.json, got suffixes {sorted(suffixes)}")
 
 
 def stream_sequences(
@@ -49,7 +52,7 @@ def stream_sequences(
     if unknown not in ("drop", "error"):
         raise ValueError(f"Invalid unknown={unknown!r}; must be 'drop' or 'error'")
     files = [str(f) for f in files]
-    stream_interactions(files)  # validates the file types up front
+    _file_format(files)  # validates the file types up front
 
     def generate(shards: list[str]) -> Iterator[dict]:
         for shard in shards:
