@@ -37,7 +37,7 @@ PUBLISHED = [
 RUNS = Path("out/ml1m")
 
 
-def write_table(path: Path = Path("docs/results.md")) -> str:
+def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
     lines = [
         "# MovieLens-1M results",
         "",
@@ -48,7 +48,7 @@ def write_table(path: Path = Path("docs/results.md")) -> str:
         "| pair | NDCG@10 | Recall@10 | MRR@10 | NDCG@10 (history included) | popularity NDCG@10 | train s | command |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for metrics_file in sorted(RUNS.glob("*/metrics.json")):
+    for metrics_file in sorted(runs.glob("*/metrics.json")):
         summary = json.loads(metrics_file.read_text())
         rows = {(r["model"], r["history"]): r for r in summary["test"]}
         args = summary["arguments"]
@@ -71,18 +71,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pair", choices=sorted(PAIRS))
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--runs", type=Path, default=RUNS, help="where each run writes its metrics.json")
+    parser.add_argument("--results", type=Path, default=Path("docs/results.md"))
     parser.add_argument("extra", nargs="*", help="more flags for the main job, after --")
     args = parser.parse_args(argv)
     if not args.table_only:
         from hf_seqmask.cli import main as train
 
-        out = RUNS / args.pair
+        out = args.runs / args.pair
         flags = ["--dataset", "ml-1m", *PAIRS[args.pair], "--output-dir", str(out), *args.extra]
         train(flags)
         summary = json.loads((out / "metrics.json").read_text())
         summary["command"] = " ".join(["python benchmarks/movielens.py --pair", args.pair, "--", *args.extra])
         (out / "metrics.json").write_text(json.dumps(summary, indent=2))
-    print(write_table())
+    print(write_table(args.results, args.runs))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+from .test_data import needs_index
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -59,3 +61,16 @@ def test_scale_benchmark_runs_at_a_tiny_size():
         "sampled_softmax (in-batch)",
     ]
     assert all(row["seconds_per_step"] > 0 and row["peak_mb"] > 0 for row in rows)
+
+
+@needs_index
+def test_movielens_driver_runs_a_pair_and_writes_the_table(tmp_path):
+    spec = importlib.util.spec_from_file_location("movielens", EXAMPLES.parent / "benchmarks" / "movielens.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = tmp_path / "results.md"
+    tiny = ["--dataset", "ml-100k", "--max-steps", "2", "--hidden-size", "16", "--max-length", "20", "--quiet"]
+    module.main(["--pair", "gpt2-clm", "--runs", str(tmp_path / "runs"), "--results", str(results), "--", *tiny])
+    text = results.read_text()
+    assert "| gpt2-clm | " in text and "python benchmarks/movielens.py --pair gpt2-clm -- --dataset ml-100k" in text
+    assert "| BERT4Rec (Petrov & Macdonald 2022) | 0.1516 | 0.2821 |" in text
