@@ -50,7 +50,9 @@ def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarra
             except TypeError:
                 if integer_only:
                     raise
-                _reject_non_real(rows, key)
+                # fromiter(float64) would parse strings: check the value types once, at C speed
+                if not all(issubclass(kind, numbers.Real) for kind in set(map(type, _chain(rows)))):
+                    raise
                 return np.fromiter(_chain(rows), np.float64, total).astype(np.float32), lengths
         if isinstance(first, np.ndarray) and all(
             isinstance(r, np.ndarray) and r.ndim == 1 and (r.dtype.kind in _kinds(integer_only) or r.size == 0)
@@ -88,11 +90,6 @@ def _concat_numpy(arrays: list[np.ndarray], integer_only: bool) -> tuple[np.ndar
     if flat.dtype == np.uint64 and flat.max() > np.iinfo(np.int64).max:
         raise TypeError(f"item ids up to {int(flat.max())} do not fit in int64")
     return flat.astype(np.int64, copy=False), lengths
-
-
-def _reject_non_real(rows: Sequence, key: str) -> None:
-    for i, row in enumerate(rows):
-        _row_as_array(row, i, key, integer_only=False)
 
 
 def _row_as_array(row, index: int, key: str, integer_only: bool) -> np.ndarray:

@@ -102,10 +102,7 @@ def leave_one_out(sequences: Dataset, *, per_item_columns: Sequence[str] = ("inp
 
     def drop_last(count: int):
         def cut(batch: dict[str, list]) -> dict[str, list]:
-            return {
-                column: [values[:-count] if count else values for values in batch[column]]
-                for column in per_item_columns
-            }
+            return {column: [values[:-count] for values in batch[column]] for column in per_item_columns}
 
         return cut
 
