@@ -9,6 +9,7 @@ Example:
 
 from ._masking import IGNORE_INDEX, expand_perm_order, identity_target_mapping
 from .collators import CausalCollator, MaskedCollator, PermutationCollator, ReplacementCollator, SequenceCollator
+from .early_stopping import RankingEarlyStopping
 from .mask_embedding import MaskEmbedding, apply_mask_embedding
 from .model_inputs import keep_model_inputs
 from .modeling import SeqRecConfig, SeqRecModel, SeqRecOutput
@@ -44,6 +45,7 @@ __all__ = [
     "MaskedCollator",
     "PermutationCollator",
     "ReplacementCollator",
+    "RankingEarlyStopping",
     "SeqRecConfig",
     "SeqRecModel",
     "SeqRecOutput",

@@ -42,6 +42,7 @@ from .data import (
     leave_one_out,
     load_movielens,
 )
+from .early_stopping import RankingEarlyStopping
 from .metrics import evaluate_ranking, popularity_scorer, top_k_items
 
 FAMILIES = ("gpt2", "bert", "xlnet", "electra")
@@ -69,11 +70,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--mlm-probability", type=float, default=0.2)
+    parser.add_argument(
+        "--mask-last-item-prob", type=float, default=0.0, help="mlm/rtd: chance of a row to have only its last item masked"
+    )
+    parser.add_argument("--loss", choices=("full", "sampled_softmax", "bce", "gbce"), default="full")
+    parser.add_argument("--num-negatives", type=int, default=0, help="negatives per target for the sampled losses")
+    parser.add_argument("--gbce-t", type=float, default=0.75, help="gBCE calibration t")
+    parser.add_argument(
+        "--validate-every", type=int, default=0,
+        help="evaluate NDCG@10 on the validation split every N epochs, keep the best weights (0: never)",
+    )  # fmt: skip
+    parser.add_argument("--patience", type=int, default=3, help="validations without improvement before stopping")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", default="out/train")
     parser.add_argument("--cache-dir", default=None, help="where the MovieLens wheel is kept")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if args.loss != "full" and args.num_negatives < 1:
+        parser.error(f"--loss {args.loss} needs --num-negatives >= 1, got {args.num_negatives}")
+    if args.mask_last_item_prob and args.scheme not in ("mlm", "rtd"):
+        parser.error(f"--mask-last-item-prob is for --scheme mlm|rtd, not {args.scheme}")
     if args.scheme not in SUPPORTED[args.model]:
         parser.error(f"--model {args.model} supports --scheme {'|'.join(SUPPORTED[args.model])}, not {args.scheme}")
     return args
@@ -134,7 +151,9 @@ def make_collator(args: argparse.Namespace, vocab_size: int):
         seed=args.seed,
     )
     if args.scheme in ("mlm", "rtd"):
-        options["mlm_probability"] = args.mlm_probability
+        options.update(mlm_probability=args.mlm_probability, mask_last_item_prob=args.mask_last_item_prob)
+    if args.num_negatives:
+        options["num_negatives"] = args.num_negatives
     if args.scheme == "clm" and args.model == "xlnet":
         options.update(causal_perm_mask=True, perm_format="compact")
     if args.scheme == "plm":
@@ -158,13 +177,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         datasets.disable_progress_bars()
     # A process of a multi-process launch prints only on rank 0 (the Trainer reads the same variable).
     quiet_rank = int(os.environ.get("RANK", "0")) != 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     splits, vocabulary, item_names, description = load_data(args)
     if not quiet_rank:
         print(description)
     vocab_size = vocabulary.vocab_size
     model = SeqRecModel(
-        SeqRecConfig(backbone_config=backbone_config(args, vocab_size), scheme=args.scheme, seed=args.seed)
+        SeqRecConfig(
+            backbone_config=backbone_config(args, vocab_size),
+            scheme=args.scheme,
+            seed=args.seed,
+            loss=args.loss,
+            gbce_t=args.gbce_t,
+        )
     )
     collator = make_collator(args, vocab_size)
     output_dir = Path(args.output_dir)
@@ -187,7 +214,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         disable_tqdm=args.quiet,
         log_level="warning",
     )
-    trainer = SeqRecTrainer(model=model, args=training_args, train_dataset=splits["train"], data_collator=collator)
+    callbacks = []
+    if args.validate_every:
+        report = None if quiet_rank else lambda r: print(f"validation, epoch {r['epoch']}: ndcg@10 {r['ndcg@10']:.4f}")
+        callbacks.append(
+            RankingEarlyStopping(
+                splits["validation"].select_columns(["input_ids"]),
+                collator.with_mode("eval"),
+                patience=args.patience,
+                every_epochs=args.validate_every,
+                report=report,
+            )
+        )
+    trainer = SeqRecTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=splits["train"],
+        data_collator=collator,
+        callbacks=callbacks,
+    )
     trainer.train()
     train_seconds = time.time() - started
     if not trainer.is_world_process_zero():
@@ -214,6 +259,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "arguments": vars(args),
         "train_seconds": round(train_seconds, 1),
         "world_size": trainer.args.world_size,
+        "epochs_trained": round(trainer.state.epoch or 0, 2),
+        "validation": {"history": callbacks[0].history, "best": callbacks[0].best} if callbacks else None,
         "test": rows,
     }
     (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
