@@ -37,39 +37,85 @@ PUBLISHED = [
 RUNS = Path("out/ml1m")
 
 
+DISCUSSION = "## Discussion"
+
+
+def setup_of(args: dict, summary: dict) -> str:
+    """The hyper-parameters of a run in one cell."""
+    loss = args.get("loss", "full")
+    loss = "full CE" if loss == "full" else f"{loss} ({args['num_negatives']} neg.)"
+    parts = [
+        f"L={args['max_length']}",
+        f"d={args['hidden_size']}x{args['layers']} layers x{args['heads']} heads",
+        f"lr {args['learning_rate']:g}",
+        f"dropout {args['dropout']:g}",
+        f"batch {args['batch_size']}",
+        loss,
+    ]
+    if args["scheme"] in ("mlm", "rtd"):
+        parts.append(f"mask p {args['mlm_probability']:g}, last-item rows {args.get('mask_last_item_prob', 0):g}")
+    epochs = summary.get("epochs_trained", args["epochs"])
+    validation = summary.get("validation")
+    if validation and validation["best"]:
+        parts.append(f"{epochs:g} epochs, best validation epoch {validation['best']['epoch']}")
+    else:
+        parts.append(f"{epochs:g} epochs, no early stopping")
+    return ", ".join(parts)
+
+
 def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
+    """Rebuilds the table part of ``path`` from every run; a ``## Discussion`` section already there is kept."""
+    discussion = ""
+    if path.exists() and DISCUSSION in path.read_text():
+        discussion = path.read_text()[path.read_text().index(DISCUSSION) :]
     lines = [
         "# MovieLens-1M results",
         "",
         "Protocol: items with >= 5 ratings (6,040 users, 3,416 items, 999,611 interactions), leave-one-out,"
-        " every item ranked; history excluded is the headline (ML-1M has one rating per user and movie).",
-        f"Machine: {platform.machine()}, 2 CPU cores, no GPU.",
+        " every item ranked; history excluded is the headline (ML-1M has one rating per user and movie)."
+        " Early stopping (where used) watches NDCG@10 on the validation split (second-to-last item) and"
+        " restores the best weights; the test item is never seen in training or model selection.",
+        f"Machine: {platform.machine()}, 2 CPU cores, no GPU; runs with `--threads 1` ran two at a time,"
+        " the others alone on both cores. `train min` counts data loading, training and validation.",
         "",
-        "| pair | NDCG@10 | Recall@10 | MRR@10 | NDCG@10 (history included) | popularity NDCG@10 | train s | command |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | NDCG@10 | Recall@10 | MRR@10 | NDCG@10 / Recall@10 (history included) | popularity NDCG@10 |"
+        " validation NDCG@10 | train min | hyper-parameters | command |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for metrics_file in sorted(runs.glob("*/metrics.json")):
-        summary = json.loads(metrics_file.read_text())
+    summaries = [(f.parent.name, json.loads(f.read_text())) for f in runs.glob("*/metrics.json")]
+    for name, summary in sorted(summaries, key=lambda item: -_ndcg(item[1])):
         rows = {(r["model"], r["history"]): r for r in summary["test"]}
         args = summary["arguments"]
         ours_ex, ours_in = rows[(args["model"], "excluded")], rows[(args["model"], "included")]
         popularity = rows[("popularity", "excluded")]
+        validation = summary.get("validation")
+        best = f"{validation['best']['ndcg@10']:.4f}" if validation and validation["best"] else "—"
         lines.append(
-            f"| {metrics_file.parent.name} | {ours_ex['ndcg@10']:.4f} | {ours_ex['recall@10']:.4f} | "
-            f"{ours_ex['mrr@10']:.4f} | {ours_in['ndcg@10']:.4f} | {popularity['ndcg@10']:.4f} | "
-            f"{summary['train_seconds']:.0f} | `{summary.get('command', '')}` |"
+            f"| {name} | {ours_ex['ndcg@10']:.4f} | {ours_ex['recall@10']:.4f} | {ours_ex['mrr@10']:.4f} | "
+            f"{ours_in['ndcg@10']:.4f} / {ours_in['recall@10']:.4f} | {popularity['ndcg@10']:.4f} | {best} | "
+            f"{summary['train_seconds'] / 60:.0f} | {setup_of(args, summary)} | `{summary.get('command', '')}` |"
         )
     lines += ["", "Published (NDCG@10 / Recall@10):", "", "| model | NDCG@10 | Recall@10 |", "|---|---|---|"]
     for name, ndcg, recall in PUBLISHED:
         lines.append(f"| {name} | {'—' if ndcg is None else f'{ndcg:.4f}'} | {recall:.4f} |")
     text = "\n".join(lines) + "\n"
+    if discussion:
+        text += "\n" + discussion
     path.write_text(text)
     return text
+
+
+def _ndcg(summary: dict) -> float:
+    model = summary["arguments"]["model"]
+    return next(r["ndcg@10"] for r in summary["test"] if r["model"] == model and r["history"] == "excluded")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pair", choices=sorted(PAIRS))
+    parser.add_argument(
+        "--name", help="the run's folder under --runs (default: the pair), to keep several runs of a pair"
+    )
     parser.add_argument("--table-only", action="store_true")
     parser.add_argument("--runs", type=Path, default=RUNS, help="where each run writes its metrics.json")
     parser.add_argument("--results", type=Path, default=Path("docs/results.md"))
@@ -78,11 +124,14 @@ def main(argv: list[str] | None = None) -> None:
     if not args.table_only:
         from hf_seqmask.cli import main as train
 
-        out = args.runs / args.pair
+        if not args.pair:
+            parser.error("--pair is required unless --table-only")
+        out = args.runs / (args.name or args.pair)
         flags = ["--dataset", "ml-1m", *PAIRS[args.pair], "--output-dir", str(out), *args.extra]
         train(flags)
         summary = json.loads((out / "metrics.json").read_text())
-        summary["command"] = " ".join(["python benchmarks/movielens.py --pair", args.pair, "--", *args.extra])
+        name = ["--name", args.name] if args.name else []
+        summary["command"] = " ".join(["python benchmarks/movielens.py --pair", args.pair, *name, "--", *args.extra])
         (out / "metrics.json").write_text(json.dumps(summary, indent=2))
     print(write_table(args.results, args.runs))
 

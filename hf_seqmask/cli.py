@@ -71,7 +71,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--mlm-probability", type=float, default=0.2)
     parser.add_argument(
-        "--mask-last-item-prob", type=float, default=0.0, help="mlm/rtd: chance of a row to have only its last item masked"
+        "--mask-last-item-prob",
+        type=float,
+        default=0.0,
+        help="mlm/rtd: chance of a row to have only its last item masked",
     )
     parser.add_argument("--loss", choices=("full", "sampled_softmax", "bce", "gbce"), default="full")
     parser.add_argument("--num-negatives", type=int, default=0, help="negatives per target for the sampled losses")

@@ -69,8 +69,14 @@ def test_movielens_driver_runs_a_pair_and_writes_the_table(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     results = tmp_path / "results.md"
+    results.write_text("old table\n\n## Discussion\n\nkept as written\n")
     tiny = ["--dataset", "ml-100k", "--max-steps", "2", "--hidden-size", "16", "--max-length", "20", "--quiet"]
     module.main(["--pair", "gpt2-clm", "--runs", str(tmp_path / "runs"), "--results", str(results), "--", *tiny])
+    module.main(["--pair", "gpt2-clm", "--name", "again", "--runs", str(tmp_path / "runs"), "--results", str(results),
+                 "--", *tiny, "--learning-rate", "1e-3"])  # fmt: skip
     text = results.read_text()
     assert "| gpt2-clm | " in text and "python benchmarks/movielens.py --pair gpt2-clm -- --dataset ml-100k" in text
+    assert "| again | " in text and "--pair gpt2-clm --name again -- --dataset ml-100k" in text
+    assert "L=20, d=16x2 layers x2 heads, lr 0.001, dropout 0.1, batch 64, full CE" in text
+    assert "old table" not in text and text.endswith("## Discussion\n\nkept as written\n")
     assert "| BERT4Rec (Petrov & Macdonald 2022) | 0.1516 | 0.2821 |" in text
