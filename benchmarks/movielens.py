@@ -110,6 +110,22 @@ def _ndcg(summary: dict) -> float:
     return next(r["ndcg@10"] for r in summary["test"] if r["model"] == model and r["history"] == "excluded")
 
 
+def reevaluate(out: Path) -> None:
+    """Recomputes the test rows of a finished run from its saved model with the current evaluation code
+    (the training is not repeated); the summary records that it was re-evaluated."""
+    from hf_seqmask import SeqRecModel
+    from hf_seqmask.cli import evaluate_test, load_data, make_collator, parse_args
+
+    summary = json.loads((out / "metrics.json").read_text())
+    # Defaults first: a run from an older main job lacks the flags added since.
+    args = argparse.Namespace(**{**vars(parse_args([])), **summary["arguments"]})
+    splits, vocabulary, _, _ = load_data(args)
+    model = SeqRecModel.from_pretrained(out / "model")
+    summary["test"] = evaluate_test(model, make_collator(args, vocabulary.vocab_size), splits, vocabulary.vocab_size)
+    summary["reevaluated"] = True
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pair", choices=sorted(PAIRS))
@@ -117,11 +133,16 @@ def main(argv: list[str] | None = None) -> None:
         "--name", help="the run's folder under --runs (default: the pair), to keep several runs of a pair"
     )
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument(
+        "--reevaluate", nargs="+", default=(), metavar="RUN", help="recompute the test rows of these finished runs"
+    )
     parser.add_argument("--runs", type=Path, default=RUNS, help="where each run writes its metrics.json")
     parser.add_argument("--results", type=Path, default=Path("docs/results.md"))
     parser.add_argument("extra", nargs="*", help="more flags for the main job, after --")
     args = parser.parse_args(argv)
-    if not args.table_only:
+    for name in args.reevaluate:
+        reevaluate(args.runs / name)
+    if not args.table_only and not args.reevaluate:
         from hf_seqmask.cli import main as train
 
         if not args.pair:

@@ -241,18 +241,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not trainer.is_world_process_zero():
         return {}  # under accelerate / torchrun, rank 0 alone evaluates every test user once and saves
 
-    model.eval()
-    evaluation = collator.with_mode("eval")
-    popularity = popularity_scorer(splits["train"]["input_ids"], vocab_size)
-    test = splits["test"].select_columns(["input_ids"])
-    rows = []
-    for history, exclude in (("excluded", True), ("included", False)):
-        for scheme, family, scorer in (
-            (args.scheme, args.model, lambda batch: model(**batch).logits),
-            ("-", "popularity", popularity),
-        ):
-            metrics = evaluate_ranking(scorer, test, evaluation, exclude_history=exclude)
-            rows.append({"scheme": scheme, "model": family, "history": history, **metrics})
+    rows = evaluate_test(model, collator, splits, vocab_size)
     print(format_table(rows))
 
     model.save_pretrained(output_dir / "model")
@@ -273,13 +262,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 @torch.no_grad()
+def evaluate_test(model, collator, splits: datasets.DatasetDict, vocab_size: int) -> list[dict[str, Any]]:
+    """The test rows of the table: the model and the popularity baseline, history excluded and included."""
+    model.eval()
+    evaluation = collator.with_mode("eval")
+    popularity = popularity_scorer(splits["train"]["input_ids"], vocab_size)
+    test = splits["test"].select_columns(["input_ids"])
+    rows = []
+    for history, exclude in (("excluded", True), ("included", False)):
+        for scheme, family, scorer in (
+            (model.config.scheme, model.config.backbone_config.model_type, lambda batch: model(**batch).logits),
+            ("-", "popularity", popularity),
+        ):
+            metrics = evaluate_ranking(scorer, test, evaluation, exclude_history=exclude)
+            rows.append({"scheme": scheme, "model": family, "history": history, **metrics})
+    return rows
+
+
+@torch.no_grad()
 def print_recommendations(model, example, collator, vocabulary: ItemVocabulary, item_names: dict) -> None:
     """Top-10 next items for one user (the whole history as input, seen items excluded)."""
     batch = collator.with_mode("predict")([{"input_ids": example["input_ids"]}])
     scores = model(**batch).logits
-    top = top_k_items(
-        scores, 10, exclude_ids=[vocabulary.pad_token_id, vocabulary.mask_token_id], history=batch["input_ids"]
-    )
+    history = torch.as_tensor(example["input_ids"])[None]  # all of it, also beyond --max-length
+    top = top_k_items(scores, 10, exclude_ids=[vocabulary.pad_token_id, vocabulary.mask_token_id], history=history)
     last_seen = vocabulary.decode(example["input_ids"][-3:])
     print(f"user {example['user_id']}: last watched {', '.join(str(item_names.get(i, i)) for i in last_seen)}")
     for rank, item in enumerate(vocabulary.decode(top[0].tolist()), start=1):

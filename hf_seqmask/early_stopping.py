@@ -41,7 +41,7 @@ class RankingEarlyStopping(TrainerCallback):
         >>> from datasets import Dataset
         >>> from hf_seqmask import CausalCollator
         >>> stopper = RankingEarlyStopping(Dataset.from_dict({"input_ids": [[2, 3, 4]]}),
-        ...                                CausalCollator(vocab_size=10).with_mode("eval"), patience=2)
+        ...                                CausalCollator(vocab_size=10, mask_token_id=1).with_mode("eval"), patience=2)
         >>> stopper.metric, stopper.patience
         ('ndcg@10', 2)
     """

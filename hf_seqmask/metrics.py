@@ -118,16 +118,37 @@ def evaluate_ranking(
     batch_size: int = 256,
 ) -> dict[str, float]:
     """Metrics of ``score_batch`` (a batch -> (B, V) scores; e.g. ``lambda b: model(**b).logits``) over
-    ``dataset`` collated by an eval-mode ``collator``. ``exclude_history`` removes the items already
-    in each row's sequence from its ranking."""
-    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collator)
+    ``dataset`` collated by an eval-mode ``collator`` (the last item of each row is its target).
+
+    ``exclude_history`` removes every item of the row before its target from its ranking: the whole
+    history as stored in ``dataset``, not only the ``max_length`` most recent items the model sees.
+
+    Example:
+        >>> from hf_seqmask import CausalCollator
+        >>> scores = lambda batch: torch.tensor([[0.0, 0.0, 3.0, 2.0, 1.0]]).expand(len(batch["input_ids"]), -1)
+        >>> rows, evaluation = [{"input_ids": [2, 3, 4]}], CausalCollator(vocab_size=5, mask_token_id=1,
+        ...                                                       max_length=2, mode="eval")
+        >>> evaluate_ranking(scores, rows, evaluation, ks=(1,))["recall@1"]  # item 2 ranks first
+        0.0
+        >>> evaluate_ranking(scores, rows, evaluation, ks=(1,), exclude_history=True)["recall@1"]  # 2 and 3 seen
+        1.0
+    """
+    input_key = getattr(collator, "input_key", "input_ids")
+
+    def collate(rows: list) -> tuple[dict[str, Any], list]:
+        histories = [np.asarray(row[input_key]).reshape(-1)[:-1] for row in rows] if exclude_history else []
+        return collator(rows), histories
+
     tops, targets = [], []
-    for batch in loader:
+    for batch, histories in DataLoader(dataset, batch_size=batch_size, collate_fn=collate):
         scores = score_batch(batch)
         history = None
         if exclude_history:
-            visible = batch["attention_mask"].bool() & ~batch["mask_positions"]
-            history = batch["input_ids"].masked_fill(~visible, exclude_ids[0] if exclude_ids else 0)
+            # Padded with an excluded id (pad), which is out of the ranking anyway.
+            fill = exclude_ids[0] if len(exclude_ids) else 0
+            history = torch.full((len(histories), max(1, max(map(len, histories)))), fill, dtype=torch.long)
+            for row, items in enumerate(histories):
+                history[row, : len(items)] = torch.as_tensor(items, dtype=torch.long)
         tops.append(top_k_items(scores, max(ks), exclude_ids=exclude_ids, history=history).cpu().numpy())
         targets.append(target_of_each_row(batch["labels"].cpu().numpy()))
     return ranking_metrics(np.concatenate(tops), np.concatenate(targets), ks)

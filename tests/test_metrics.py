@@ -99,3 +99,19 @@ def test_popularity_baseline_ranks_by_training_counts():
         score, [{"input_ids": [3, 4, 3]}], collator("mlm", "eval"), exclude_history=True, ks=(1,)
     )
     assert excluded["recall@1"] == 0.0  # 3 is in the history (position 0), so it cannot be recommended
+
+
+@pytest.mark.parametrize("scheme", ["clm", "mlm", "plm", "rtd"])
+def test_history_exclusion_covers_items_beyond_max_length(scheme):
+    # Item 2 was seen long ago (outside the 3 most recent items the model sees) and scores highest.
+    def score(batch):
+        scores = torch.zeros(len(batch["input_ids"]), VOCAB)
+        scores[:, 2], scores[:, 7] = 2.0, 1.0
+        return scores
+
+    rows = [{"input_ids": [2, 3, 4, 5, 6, 7]}]
+    truncated = collator(scheme, "eval", max_length=3)
+    assert 2 not in truncated(rows)["input_ids"].tolist()[0]
+    excluded = evaluate_ranking(score, rows, truncated, exclude_history=True, ks=(1,))
+    included = evaluate_ranking(score, rows, truncated, ks=(1,))
+    assert excluded["recall@1"] == 1.0 and included["recall@1"] == 0.0
