@@ -90,6 +90,8 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
         popularity = rows[("popularity", "excluded")]
         validation = summary.get("validation")
         best = f"{validation['best']['ndcg@10']:.4f}" if validation and validation["best"] else "—"
+        if summary.get("reevaluated"):
+            name += " †"
         lines.append(
             f"| {name} | {ours_ex['ndcg@10']:.4f} | {ours_ex['recall@10']:.4f} | {ours_ex['mrr@10']:.4f} | "
             f"{ours_in['ndcg@10']:.4f} / {ours_in['recall@10']:.4f} | {popularity['ndcg@10']:.4f} | {best} | "
