@@ -65,9 +65,8 @@ def setup_of(args: dict, summary: dict) -> str:
 
 def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
     """Rebuilds the table part of ``path`` from every run; a ``## Discussion`` section already there is kept."""
-    discussion = ""
-    if path.exists() and DISCUSSION in path.read_text():
-        discussion = path.read_text()[path.read_text().index(DISCUSSION) :]
+    previous = path.read_text() if path.exists() else ""
+    discussion = previous[previous.index(DISCUSSION) :] if DISCUSSION in previous else ""
     lines = [
         "# MovieLens-1M results",
         "",
@@ -83,11 +82,10 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     summaries = [(f.parent.name, json.loads(f.read_text())) for f in runs.glob("*/metrics.json")]
-    for name, summary in sorted(summaries, key=lambda item: -_ndcg(item[1])):
-        rows = {(r["model"], r["history"]): r for r in summary["test"]}
+    for name, summary in sorted(summaries, key=lambda item: -_test_row(item[1], "excluded")["ndcg@10"]):
         args = summary["arguments"]
-        ours_ex, ours_in = rows[(args["model"], "excluded")], rows[(args["model"], "included")]
-        popularity = rows[("popularity", "excluded")]
+        ours_ex, ours_in = _test_row(summary, "excluded"), _test_row(summary, "included")
+        popularity = _test_row(summary, "excluded", model="popularity")
         validation = summary.get("validation")
         best = f"{validation['best']['ndcg@10']:.4f}" if validation and validation["best"] else "—"
         if summary.get("reevaluated"):
@@ -107,9 +105,10 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
     return text
 
 
-def _ndcg(summary: dict) -> float:
-    model = summary["arguments"]["model"]
-    return next(r["ndcg@10"] for r in summary["test"] if r["model"] == model and r["history"] == "excluded")
+def _test_row(summary: dict, history: str, model: str | None = None) -> dict:
+    """A run's test metrics for ``model`` (default: the run's own) with the history excluded or included."""
+    model = model or summary["arguments"]["model"]
+    return next(r for r in summary["test"] if r["model"] == model and r["history"] == history)
 
 
 def reevaluate(out: Path) -> None:

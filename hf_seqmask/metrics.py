@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
 from ._masking import IGNORE_INDEX
@@ -146,9 +147,9 @@ def evaluate_ranking(
         if exclude_history:
             # Padded with an excluded id (pad), which is out of the ranking anyway.
             fill = exclude_ids[0] if len(exclude_ids) else 0
-            history = torch.full((len(histories), max(1, max(map(len, histories)))), fill, dtype=torch.long)
-            for row, items in enumerate(histories):
-                history[row, : len(items)] = torch.as_tensor(items, dtype=torch.long)
+            history = pad_sequence(
+                [torch.as_tensor(items, dtype=torch.long) for items in histories], batch_first=True, padding_value=fill
+            )
         tops.append(top_k_items(scores, max(ks), exclude_ids=exclude_ids, history=history).cpu().numpy())
         targets.append(target_of_each_row(batch["labels"].cpu().numpy()))
     return ranking_metrics(np.concatenate(tops), np.concatenate(targets), ks)
