@@ -115,14 +115,16 @@ def reevaluate(out: Path) -> None:
     """Recomputes the test rows of a finished run from its saved model with the current evaluation code
     (the training is not repeated); the summary records that it was re-evaluated."""
     from hf_seqmask import SeqRecModel
-    from hf_seqmask.cli import evaluate_test, load_data, make_collator, parse_args
+    from hf_seqmask.cli import evaluate_test, load_data, parse_args
 
     summary = json.loads((out / "metrics.json").read_text())
     # Defaults first: a run from an older main job lacks the flags added since.
     args = argparse.Namespace(**{**vars(parse_args([])), **summary["arguments"]})
-    splits, vocabulary, _, _ = load_data(args)
+    splits, _, _, _ = load_data(args)
     model = SeqRecModel.from_pretrained(out / "model")
-    summary["test"] = evaluate_test(model, make_collator(args, vocabulary.vocab_size), splits, vocabulary.vocab_size)
+    if model.config.max_seq_length is None:  # saved before the config carried the masking spec
+        model.config.max_seq_length = args.max_length
+    summary["test"] = evaluate_test(model, splits)
     summary["reevaluated"] = True
     (out / "metrics.json").write_text(json.dumps(summary, indent=2))
 

@@ -7,22 +7,30 @@ Example:
     'MaskedCollator'
 """
 
-from ._masking import IGNORE_INDEX, expand_perm_order, identity_target_mapping
-from .collators import CausalCollator, MaskedCollator, PermutationCollator, ReplacementCollator, SequenceCollator
+from transformers import AutoConfig, AutoModel
+
+from ._masking import expand_perm_order, identity_target_mapping
+from .collators import (
+    SCHEMES,
+    CausalCollator,
+    MaskedCollator,
+    PermutationCollator,
+    ReplacementCollator,
+    SequenceCollator,
+)
 from .early_stopping import RankingEarlyStopping
 from .mask_embedding import MaskEmbedding, apply_mask_embedding
 from .model_inputs import keep_model_inputs
 from .modeling import SeqRecConfig, SeqRecModel, SeqRecOutput
+from .reserved import IGNORE_INDEX
+from .spec import SUPPORTED_PAIRS, collator_from_config
 from .trainer import SeqRecTrainer
 
 __version__ = "0.1.0"
 
-SCHEMES = {
-    "clm": CausalCollator,
-    "mlm": MaskedCollator,
-    "plm": PermutationCollator,
-    "rtd": ReplacementCollator,
-}
+# After `import hf_seqmask`, AutoConfig/AutoModel.from_pretrained(saved_dir) build a SeqRecModel.
+AutoConfig.register(SeqRecConfig.model_type, SeqRecConfig, exist_ok=True)
+AutoModel.register(SeqRecConfig, SeqRecModel, exist_ok=True)
 
 
 def make_collator(scheme: str, **options) -> SequenceCollator:
@@ -40,6 +48,7 @@ def make_collator(scheme: str, **options) -> SequenceCollator:
 __all__ = [
     "IGNORE_INDEX",
     "SCHEMES",
+    "SUPPORTED_PAIRS",
     "CausalCollator",
     "MaskEmbedding",
     "MaskedCollator",
@@ -53,6 +62,7 @@ __all__ = [
     "SequenceCollator",
     "__version__",
     "apply_mask_embedding",
+    "collator_from_config",
     "expand_perm_order",
     "identity_target_mapping",
     "keep_model_inputs",

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import torch
 
-IGNORE_INDEX = -100
-"""The label of positions without a target: the ignore index of every HF loss."""
-
 
 def _uniform(shape: torch.Size | tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
     return torch.rand(shape, generator=generator)

@@ -43,15 +43,10 @@ from .data import (
     load_movielens,
 )
 from .early_stopping import RankingEarlyStopping
-from .metrics import evaluate_ranking, popularity_scorer, top_k_items
+from .metrics import evaluate_ranking, popularity_scorer
+from .spec import SUPPORTED_PAIRS
 
-FAMILIES = ("gpt2", "bert", "xlnet", "electra")
-SUPPORTED = {
-    "gpt2": ("clm",),
-    "bert": ("mlm", "rtd"),
-    "xlnet": ("plm", "clm", "mlm"),
-    "electra": ("mlm", "rtd"),
-}
+FAMILIES = tuple(SUPPORTED_PAIRS)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -94,8 +89,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--loss {args.loss} needs --num-negatives >= 1, got {args.num_negatives}")
     if args.mask_last_item_prob and args.scheme not in ("mlm", "rtd"):
         parser.error(f"--mask-last-item-prob is for --scheme mlm|rtd, not {args.scheme}")
-    if args.scheme not in SUPPORTED[args.model]:
-        parser.error(f"--model {args.model} supports --scheme {'|'.join(SUPPORTED[args.model])}, not {args.scheme}")
+    if args.scheme not in SUPPORTED_PAIRS[args.model]:
+        supported = "|".join(SUPPORTED_PAIRS[args.model])
+        parser.error(f"--model {args.model} supports --scheme {supported}, not {args.scheme}")
     return args
 
 
@@ -123,7 +119,7 @@ def load_data(args: argparse.Namespace) -> tuple[datasets.DatasetDict, ItemVocab
 
 
 def backbone_config(args: argparse.Namespace, vocab_size: int) -> PretrainedConfig:
-    positions = args.max_length + 1  # + the predict slot
+    positions = args.max_length  # predict keeps max_length - 1 items + the slot: no position goes untrained
     common = dict(vocab_size=vocab_size, pad_token_id=ItemVocabulary.pad_token_id)
     if args.model == "gpt2":
         return GPT2Config(
@@ -145,23 +141,24 @@ def backbone_config(args: argparse.Namespace, vocab_size: int) -> PretrainedConf
     )  # fmt: skip
 
 
-def make_collator(args: argparse.Namespace, vocab_size: int):
-    options: dict[str, Any] = dict(
-        vocab_size=vocab_size,
+def model_config(args: argparse.Namespace, vocab_size: int) -> SeqRecConfig:
+    """The model and its masking spec (the collators are built from it: ``model.data_collator``)."""
+    masking: dict[str, Any] = {}
+    if args.scheme in ("mlm", "rtd"):
+        masking.update(mlm_probability=args.mlm_probability, mask_last_item_prob=args.mask_last_item_prob)
+    if args.num_negatives:
+        masking["num_negatives"] = args.num_negatives
+    return SeqRecConfig(
+        backbone_config=backbone_config(args, vocab_size),
+        scheme=args.scheme,
         pad_token_id=ItemVocabulary.pad_token_id,
         mask_token_id=ItemVocabulary.mask_token_id,
-        max_length=args.max_length,
+        max_seq_length=args.max_length,
+        masking=masking,
         seed=args.seed,
+        loss=args.loss,
+        gbce_t=args.gbce_t,
     )
-    if args.scheme in ("mlm", "rtd"):
-        options.update(mlm_probability=args.mlm_probability, mask_last_item_prob=args.mask_last_item_prob)
-    if args.num_negatives:
-        options["num_negatives"] = args.num_negatives
-    if args.scheme == "clm" and args.model == "xlnet":
-        options.update(causal_perm_mask=True, perm_format="compact")
-    if args.scheme == "plm":
-        options["perm_format"] = "compact"
-    return SCHEMES[args.scheme](**options)
 
 
 def format_table(rows: list[dict[str, Any]], ks: tuple[int, ...] = (10,)) -> str:
@@ -187,16 +184,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not quiet_rank:
         print(description)
     vocab_size = vocabulary.vocab_size
-    model = SeqRecModel(
-        SeqRecConfig(
-            backbone_config=backbone_config(args, vocab_size),
-            scheme=args.scheme,
-            seed=args.seed,
-            loss=args.loss,
-            gbce_t=args.gbce_t,
-        )
-    )
-    collator = make_collator(args, vocab_size)
+    model = SeqRecModel(model_config(args, vocab_size))
+    model.set_vocabulary(vocabulary)
+    collator = model.data_collator("train")
     output_dir = Path(args.output_dir)
     steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
     total_steps = args.max_steps if args.max_steps > 0 else int(steps_per_epoch * args.epochs)
@@ -223,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         callbacks.append(
             RankingEarlyStopping(
                 splits["validation"].select_columns(["input_ids"]),
-                collator.with_mode("eval"),
+                model.data_collator("eval"),
                 patience=args.patience,
                 every_epochs=args.validate_every,
                 report=report,
@@ -241,11 +231,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not trainer.is_world_process_zero():
         return {}  # under accelerate / torchrun, rank 0 alone evaluates every test user once and saves
 
-    rows = evaluate_test(model, collator, splits, vocab_size)
+    rows = evaluate_test(model, splits)
     print(format_table(rows))
 
-    model.save_pretrained(output_dir / "model")
-    vocabulary.save_pretrained(output_dir / "model")
+    model.save_pretrained(output_dir / "model")  # with its masking spec and item vocabulary
     summary = {
         "data": description,
         "arguments": vars(args),
@@ -257,38 +246,39 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
     print(f"saved the model to {output_dir / 'model'} and the metrics to {output_dir / 'metrics.json'}")
-    print_recommendations(model, splits["test"][0], collator, vocabulary, item_names)
+    print_recommendations(model, splits["test"][0], item_names)
     return summary
 
 
 @torch.no_grad()
-def evaluate_test(model, collator, splits: datasets.DatasetDict, vocab_size: int) -> list[dict[str, Any]]:
-    """The test rows of the table: the model and the popularity baseline, history excluded and included."""
-    model.eval()
-    evaluation = collator.with_mode("eval")
+def evaluate_test(model: SeqRecModel, splits: datasets.DatasetDict) -> list[dict[str, Any]]:
+    """The test rows of the table: the model and the popularity baseline, history excluded and included.
+
+    The model scores each test row through its own eval-mode collator, on its device.
+    """
+    evaluation = model.data_collator("eval")
+    vocab_size = model.config.backbone_config.vocab_size
+    exclude_ids = model.reserved_ids.tolist()
     popularity = popularity_scorer(splits["train"]["input_ids"], vocab_size)
     test = splits["test"].select_columns(["input_ids"])
     rows = []
     for history, exclude in (("excluded", True), ("included", False)):
         for scheme, family, scorer in (
-            (model.config.scheme, model.config.backbone_config.model_type, lambda batch: model(**batch).logits),
+            (model.config.scheme, model.config.backbone_config.model_type, model.score_batch),
             ("-", "popularity", popularity),
         ):
-            metrics = evaluate_ranking(scorer, test, evaluation, exclude_history=exclude)
+            metrics = evaluate_ranking(scorer, test, evaluation, exclude_ids=exclude_ids, exclude_history=exclude)
             rows.append({"scheme": scheme, "model": family, "history": history, **metrics})
     return rows
 
 
-@torch.no_grad()
-def print_recommendations(model, example, collator, vocabulary: ItemVocabulary, item_names: dict) -> None:
-    """Top-10 next items for one user (the whole history as input, seen items excluded)."""
-    batch = collator.with_mode("predict")([{"input_ids": example["input_ids"]}])
-    scores = model(**batch).logits
-    history = torch.as_tensor(example["input_ids"])[None]  # all of it, also beyond --max-length
-    top = top_k_items(scores, 10, exclude_ids=[vocabulary.pad_token_id, vocabulary.mask_token_id], history=history)
-    last_seen = vocabulary.decode(example["input_ids"][-3:])
-    print(f"user {example['user_id']}: last watched {', '.join(str(item_names.get(i, i)) for i in last_seen)}")
-    for rank, item in enumerate(vocabulary.decode(top[0].tolist()), start=1):
+def print_recommendations(model: SeqRecModel, example: dict[str, Any], item_names: dict) -> None:
+    """Top-10 next items for one user, through ``model.recommend`` (the whole history as input; the
+    model reads its ``max_seq_length - 1`` most recent items; every seen item excluded)."""
+    history = model.vocabulary.decode(example["input_ids"])
+    recommendations = model.recommend([history], k=10)[0]
+    print(f"user {example['user_id']}: last watched {', '.join(str(item_names.get(i, i)) for i in history[-3:])}")
+    for rank, (item, _) in enumerate(recommendations, start=1):
         print(f"{rank:>3}. {item_names.get(item, item)}")
 
 

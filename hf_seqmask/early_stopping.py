@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
+from . import _device
 from .metrics import evaluate_ranking
 
 
@@ -74,12 +75,11 @@ class RankingEarlyStopping(TrainerCallback):
         self._evaluations_since_best = 0
 
     def evaluate(self, model: torch.nn.Module) -> dict[str, float]:
-        device = next(model.parameters()).device
         was_training = model.training
         model.eval()
         try:
             return evaluate_ranking(
-                lambda batch: model(**{k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}).logits,
+                lambda batch: model(**_device.to_model_device(batch, model)).logits,
                 self.dataset,
                 self.collator,
                 ks=self.ks,

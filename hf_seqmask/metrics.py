@@ -1,10 +1,13 @@
 """Next-item metrics against ALL items: Recall@k (= HR@k), NDCG@k, MRR@k.
 
-Only the top-k ids of each row are kept (memory B x k, not B x L x V): ``top_k_items`` ranks a
-(B, V) score matrix with the reserved ids (and, optionally, the items already in the row's history)
-excluded; ``ranking_metrics`` scores the ranks of the true next items. ``preprocess_logits_for_metrics``
-and ``compute_metrics`` plug the same into the HF Trainer; ``evaluate_ranking`` runs a model over a
-dataset with or without the history excluded.
+Ranking rules, the same everywhere: reserved ids (and, optionally, the items already in the row's
+history) never rank; a NaN score raises; recommendation lists break ties by increasing id and pad a
+row with -1 when fewer than k items may rank (``top_k_scored``, ``top_k_items``); reported metrics
+take the target's **pessimistic** rank (every tied candidate ahead of it, ``target_ranks``), so a
+model that scores items alike gets no credit for it. A target that is excluded (seen earlier in the
+history, with the history excluded) is a miss. ``preprocess_logits_for_metrics`` and
+``compute_metrics`` plug the same into the HF Trainer (memory B x k, never B x L x V);
+``evaluate_ranking`` runs a model over a dataset with or without the history excluded.
 """
 
 from __future__ import annotations
@@ -17,7 +20,69 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
-from ._masking import IGNORE_INDEX
+from .reserved import IGNORE_INDEX
+
+
+def exclusion_mask(
+    batch_size: int,
+    num_items: int,
+    *,
+    exclude_ids: Sequence[int] | torch.Tensor = (),
+    history: torch.Tensor | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """(B, V) bool: the ids that may not rank -- ``exclude_ids`` (pad, mask, ...) in every row, plus
+    each row's ``history`` (B, L) item ids (pad entries are harmless: pad is excluded anyway)."""
+    excluded = torch.zeros(batch_size, num_items, dtype=torch.bool, device=device)
+    if len(exclude_ids):
+        excluded[:, torch.as_tensor(exclude_ids, dtype=torch.long, device=device)] = True
+    if history is not None:
+        excluded.scatter_(1, history.to(device=excluded.device, dtype=torch.long), True)
+    return excluded
+
+
+def _check_no_nan(scores: torch.Tensor) -> None:
+    nan = torch.isnan(scores)
+    if nan.any():
+        row, item = (int(i) for i in nan.nonzero()[0])
+        raise ValueError(f"row {row}: the score of item {item} is NaN; a model that outputs NaN cannot be ranked")
+
+
+def top_k_scored(
+    scores: torch.Tensor, k: int, *, excluded: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(ids, values)``, both (B, k): the ``k`` best items of each row of ``scores`` (B, V), best first.
+
+    Rules (deterministic, stated once): equal scores rank by increasing id; ``excluded`` (B, V) ids and
+    ids scored ``-inf`` never rank; a row with fewer than ``k`` candidates is padded with id -1 (value
+    ``-inf``), never with an excluded id; a NaN score raises (naming the row and the item).
+
+    Example:
+        >>> ids, values = top_k_scored(torch.tensor([[1.0, 3.0, 3.0, float("-inf")]]), 4)
+        >>> ids.tolist(), values.tolist()
+        ([[1, 2, 0, -1]], [[3.0, 3.0, 1.0, -inf]])
+    """
+    scores = scores.detach().float()
+    _check_no_nan(scores)
+    if excluded is not None:
+        scores = scores.masked_fill(excluded.to(scores.device), float("-inf"))
+    batch_size, num_items = scores.shape
+    k_eff = min(k, num_items)
+    kth = scores.topk(k_eff, dim=1).values[:, -1:]  # (B, 1): the k-th best score (value, not id, is unique)
+    above = scores > kth  # (B, V)
+    tied = scores == kth  # (B, V)
+    # Among the items tied with the k-th score, the lowest ids fill the remaining places.
+    places = k_eff - above.sum(dim=1, keepdim=True)  # (B, 1)
+    chosen = above | (tied & (tied.cumsum(dim=1) <= places))  # (B, V), exactly k_eff per row
+    ids = chosen.nonzero()[:, 1].view(batch_size, k_eff)  # (B, k) in increasing id order
+    values = scores.gather(1, ids)  # (B, k)
+    order = values.sort(dim=1, descending=True, stable=True).indices  # stable: ties keep id order
+    ids, values = ids.gather(1, order), values.gather(1, order)
+    ids = ids.masked_fill(values == float("-inf"), -1)
+    if k_eff < k:  # a catalogue smaller than k
+        ids = torch.cat([ids, ids.new_full((batch_size, k - k_eff), -1)], dim=1)
+        values = torch.cat([values, values.new_full((batch_size, k - k_eff), float("-inf"))], dim=1)
+    return ids, values
 
 
 def top_k_items(
@@ -27,7 +92,8 @@ def top_k_items(
     exclude_ids: Sequence[int] | torch.Tensor = (),
     history: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The ``k`` best item ids per row of ``scores`` (B, V), best first: (B, k) int64.
+    """The ``k`` best item ids per row of ``scores`` (B, V), best first: (B, k) int64, under the rules
+    of :func:`top_k_scored` (ties by id, -1 where fewer than ``k`` items may rank, NaN raises).
 
     ``exclude_ids`` (pad, mask, ...) never rank; with ``history`` (B, L) item ids (pad entries are
     harmless: pad is excluded anyway), the row's own items do not rank either.
@@ -38,13 +104,60 @@ def top_k_items(
         >>> top_k_items(torch.tensor([[0.0, 5.0, 1.0, 3.0, 2.0]]), 2, exclude_ids=[0, 1],
         ...             history=torch.tensor([[3, 0]])).tolist()
         [[4, 2]]
+        >>> top_k_items(torch.tensor([[0.0, 5.0, 1.0]]), 3, exclude_ids=[0, 1]).tolist()  # one candidate left
+        [[2, -1, -1]]
     """
-    scores = scores.detach().float().clone()
-    if len(exclude_ids):
-        scores[:, torch.as_tensor(exclude_ids, dtype=torch.long, device=scores.device)] = float("-inf")
-    if history is not None:
-        scores.scatter_(1, history.to(scores.device).long(), float("-inf"))
-    return scores.topk(min(k, scores.shape[1]), dim=1).indices
+    excluded = exclusion_mask(*scores.shape, exclude_ids=exclude_ids, history=history, device=scores.device)
+    return top_k_scored(scores, k, excluded=excluded)[0]
+
+
+MISS = np.iinfo(np.int64).max
+"""The rank of a target that cannot be recommended (excluded, e.g. seen earlier in the history)."""
+
+
+def target_ranks(scores: torch.Tensor, targets: torch.Tensor, *, excluded: torch.Tensor | None = None) -> torch.Tensor:
+    """The 0-based rank of each row's target (B,) among the items that may rank, **pessimistic on
+    ties**: every other candidate scoring at least as high as the target ranks before it (a model
+    that scores everything alike gets no credit). Rows without a target (-1) get -1; a target that is
+    excluded (seen earlier in the history, when the history is excluded) gets :data:`MISS`; NaN raises.
+
+    Example:
+        >>> target_ranks(torch.tensor([[0.0, 2.0, 2.0, 1.0], [5.0, 5.0, 5.0, 5.0]]), torch.tensor([2, 3])).tolist()
+        [1, 3]
+    """
+    scores = scores.detach().float()
+    _check_no_nan(scores)
+    targets = targets.to(scores.device).long()
+    has_target = targets >= 0  # (B,)
+    safe = targets.clamp_min(0)[:, None]  # (B, 1)
+    candidates = torch.ones_like(scores, dtype=torch.bool) if excluded is None else ~excluded.to(scores.device)
+    target_score = scores.gather(1, safe)  # (B, 1)
+    is_target = torch.zeros_like(candidates).scatter_(1, safe, True)  # (B, V)
+    ahead = ((scores >= target_score) & candidates & ~is_target).sum(dim=1)  # (B,)
+    allowed = candidates.gather(1, safe)[:, 0] & (target_score[:, 0] > float("-inf"))  # (B,)
+    ranks = torch.where(allowed, ahead, torch.full_like(ahead, MISS))
+    return torch.where(has_target, ranks, torch.full_like(ranks, -1))
+
+
+def metrics_from_ranks(ranks: np.ndarray | torch.Tensor, ks: Sequence[int] = (10,)) -> dict[str, float]:
+    """Recall@k, NDCG@k and MRR@k from 0-based target ranks (N,) (-1: no target, left out and counted
+    in ``rows_without_target``; :data:`MISS`: never recommended).
+
+    Example:
+        >>> metrics_from_ranks(np.array([0, 1, -1]), ks=(1,))["recall@1"]
+        0.5
+    """
+    ranks = np.asarray(ranks.cpu() if torch.is_tensor(ranks) else ranks, dtype=np.int64)
+    valid = ranks >= 0
+    rank = ranks[valid]
+    out: dict[str, float] = {"rows": int(valid.sum()), "rows_without_target": int((~valid).sum())}
+    for k in ks:
+        inside = rank < k
+        safe = np.where(inside, rank, 0)
+        out[f"recall@{k}"] = float(inside.mean()) if valid.any() else 0.0
+        out[f"ndcg@{k}"] = float(np.where(inside, 1.0 / np.log2(safe + 2), 0.0).mean()) if valid.any() else 0.0
+        out[f"mrr@{k}"] = float(np.where(inside, 1.0 / (safe + 1), 0.0).mean()) if valid.any() else 0.0
+    return out
 
 
 def target_of_each_row(labels: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -56,7 +169,9 @@ def target_of_each_row(labels: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def ranking_metrics(top_items: np.ndarray, targets: np.ndarray, ks: Sequence[int] = (10,)) -> dict[str, float]:
-    """Recall@k, NDCG@k and MRR@k of the ``targets`` (N,) in ``top_items`` (N, K), K >= max(ks).
+    """Recall@k, NDCG@k and MRR@k of the ``targets`` (N,) in ``top_items`` (N, K), K >= max(ks): the
+    metrics of recommendation lists as served (ties in id order). The reported metrics use
+    :func:`target_ranks` instead (pessimistic on ties).
 
     Rows whose target is -1 (no target) are left out and counted in ``rows_without_target``.
 
@@ -67,42 +182,38 @@ def ranking_metrics(top_items: np.ndarray, targets: np.ndarray, ks: Sequence[int
     top_items, targets = np.asarray(top_items), np.asarray(targets)
     if top_items.shape[1] < max(ks):
         raise ValueError(f"top_items holds {top_items.shape[1]} ids per row; ks={tuple(ks)} needs {max(ks)}")
-    valid = targets >= 0
-    hits = top_items[valid] == targets[valid, None]  # (N, K)
-    rank = np.where(hits.any(axis=1), hits.argmax(axis=1), np.iinfo(np.int64).max)  # 0-based, inf = miss
-    out: dict[str, float] = {"rows": int(valid.sum()), "rows_without_target": int((~valid).sum())}
-    for k in ks:
-        inside = rank < k
-        safe = np.where(inside, rank, 0)
-        out[f"recall@{k}"] = float(inside.mean()) if valid.any() else 0.0
-        out[f"ndcg@{k}"] = float(np.where(inside, 1.0 / np.log2(safe + 2), 0.0).mean()) if valid.any() else 0.0
-        out[f"mrr@{k}"] = float(np.where(inside, 1.0 / (safe + 1), 0.0).mean()) if valid.any() else 0.0
-    return out
+    hits = top_items == targets[:, None]  # (N, K)
+    rank = np.where(hits.any(axis=1), hits.argmax(axis=1), MISS)  # 0-based
+    return metrics_from_ranks(np.where(targets >= 0, rank, -1), ks)
 
 
 def make_preprocess_logits_for_metrics(k: int, exclude_ids: Sequence[int] = (0, 1)) -> Callable:
-    """For ``Trainer(preprocess_logits_for_metrics=...)``: keep the top-``k`` ids of each row's (B, V)
-    scores (what :class:`~hf_seqmask.SeqRecModel` returns in eval batches)."""
+    """For ``Trainer(preprocess_logits_for_metrics=...)``: reduce each row's (B, V) scores (what
+    :class:`~hf_seqmask.SeqRecModel` returns in eval batches) to ``(top-k ids (B, k), the target's
+    pessimistic rank (B,))`` -- memory B x (k + 1), never B x L x V."""
 
-    def preprocess(logits: Any, labels: torch.Tensor) -> torch.Tensor:
+    def preprocess(logits: Any, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         scores = logits[0] if isinstance(logits, tuple) else logits
         if scores.ndim != 2:
             raise ValueError(
                 f"expected (B, V) scores at the prediction positions, got shape {tuple(scores.shape)}; "
                 "evaluate with the collator's eval mode (SeqRecTrainer does)"
             )
-        return top_k_items(scores, k, exclude_ids=exclude_ids)
+        excluded = exclusion_mask(*scores.shape, exclude_ids=exclude_ids, device=scores.device)
+        targets = torch.as_tensor(target_of_each_row(labels.cpu().numpy()), device=scores.device)
+        return top_k_scored(scores, k, excluded=excluded)[0], target_ranks(scores, targets, excluded=excluded)
 
     return preprocess
 
 
 def make_compute_metrics(ks: Sequence[int] = (10,)) -> Callable:
-    """For ``Trainer(compute_metrics=...)``: metrics from the top-k ids and the eval labels."""
+    """For ``Trainer(compute_metrics=...)``: metrics from the ranks kept by the preprocessing above."""
 
     def compute(eval_prediction) -> dict[str, float]:
-        top = eval_prediction.predictions
-        top = top[0] if isinstance(top, tuple) else top
-        return ranking_metrics(np.asarray(top), target_of_each_row(eval_prediction.label_ids), ks)
+        predictions = eval_prediction.predictions
+        if not isinstance(predictions, tuple):
+            raise ValueError("compute_metrics expects the (top-k ids, ranks) of make_preprocess_logits_for_metrics")
+        return metrics_from_ranks(np.asarray(predictions[1]), ks)
 
     return compute
 
@@ -122,7 +233,9 @@ def evaluate_ranking(
     ``dataset`` collated by an eval-mode ``collator`` (the last item of each row is its target).
 
     ``exclude_history`` removes every item of the row before its target from its ranking: the whole
-    history as stored in ``dataset``, not only the ``max_length`` most recent items the model sees.
+    history as stored in ``dataset``, not only the ``max_length`` most recent items the model sees; a
+    target seen earlier in the history then counts as a miss (it can never be recommended). Ties are
+    pessimistic (:func:`target_ranks`); a NaN score raises.
 
     Example:
         >>> from hf_seqmask import CausalCollator
@@ -140,7 +253,7 @@ def evaluate_ranking(
         histories = [np.asarray(row[input_key]).reshape(-1)[:-1] for row in rows] if exclude_history else []
         return collator(rows), histories
 
-    tops, targets = [], []
+    ranks = []
     for batch, histories in DataLoader(dataset, batch_size=batch_size, collate_fn=collate):
         scores = score_batch(batch)
         history = None
@@ -150,9 +263,10 @@ def evaluate_ranking(
             history = pad_sequence(
                 [torch.as_tensor(items, dtype=torch.long) for items in histories], batch_first=True, padding_value=fill
             )
-        tops.append(top_k_items(scores, max(ks), exclude_ids=exclude_ids, history=history).cpu().numpy())
-        targets.append(target_of_each_row(batch["labels"].cpu().numpy()))
-    return ranking_metrics(np.concatenate(tops), np.concatenate(targets), ks)
+        excluded = exclusion_mask(*scores.shape, exclude_ids=exclude_ids, history=history, device=scores.device)
+        targets = torch.as_tensor(target_of_each_row(batch["labels"].cpu().numpy()))
+        ranks.append(target_ranks(scores, targets, excluded=excluded).cpu())
+    return metrics_from_ranks(torch.cat(ranks), ks)
 
 
 def popularity_scorer(train_item_ids: Sequence[Sequence[int]], vocab_size: int) -> Callable:

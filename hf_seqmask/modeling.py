@@ -10,7 +10,9 @@ returns the scores of every item at each row's prediction position: ``logits`` o
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -19,8 +21,12 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
-from . import _masking, _rtd, _seeding, losses
+from . import _device, _masking, _rtd, _seeding, losses, spec
+from .collators import SequenceCollator
+from .data.vocabulary import VOCABULARY_FILE, ItemVocabulary
 from .mask_embedding import MaskEmbedding
+from .metrics import exclusion_mask, top_k_scored
+from .reserved import IGNORE_INDEX
 
 SCHEME_NAMES = ("clm", "mlm", "plm", "rtd")
 SIDE_COMBINERS = ("sum", "concat")
@@ -39,6 +45,15 @@ class SeqRecConfig(PretrainedConfig):
         side_feature_combiner: ``"sum"`` (added to the item embedding) or ``"concat"`` (concatenated,
             then projected back to the input width).
         pad_token_id, mask_token_id, special_token_ids: the reserved ids, never drawn as replacements.
+        max_seq_length: the widest batch the model takes: its collators' ``max_length`` (each row keeps
+            its ``max_seq_length`` most recent items; predict mode ``max_seq_length - 1`` plus the slot,
+            so predictions are read where training put targets); ``None``: no limit but the backbone's
+            position table. (Not ``max_length``: HF reserves that name for generation.)
+        masking: the scheme's collator options (``mlm_probability``, ``max_span_length``,
+            ``num_negatives``, ``side_feature_pad_value``, ...; see the collator of ``scheme``).
+            With the fields above this is the model's masking spec: ``model.data_collator(mode=...)``
+            builds the collator from it, it is saved with the model, and ``forward`` refuses batches
+            that do not fit it.
         tie_generator: ``rtd`` only: the main network is its own generator (Transformers4Rec's default);
             ``False`` trains a separate small generator built from ``generator_config``.
         generator_config: ``rtd`` with ``tie_generator=False``: the generator's (masked LM) config.
@@ -72,6 +87,8 @@ class SeqRecConfig(PretrainedConfig):
         gbce_t: float = 0.75,
         in_batch_negatives: bool = False,
         logq_correction: bool = True,
+        max_seq_length: int | None = None,
+        masking: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         self.backbone_config = _as_config(backbone_config)
@@ -106,7 +123,44 @@ class SeqRecConfig(PretrainedConfig):
         self.gbce_t = gbce_t
         self.in_batch_negatives = in_batch_negatives
         self.logq_correction = logq_correction
+        if max_seq_length is not None and (
+            isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int) or max_seq_length < 2
+        ):
+            raise ValueError(
+                f"Invalid max_seq_length={max_seq_length!r}; must be an int >= 2 (a history item and a target)"
+            )
+        self.max_seq_length = max_seq_length
+        self.masking = dict(masking or {})
         super().__init__(pad_token_id=pad_token_id, **kwargs)
+        if self.backbone_config is not None:  # HF also builds a bare config (no backbone) to diff against
+            self._check_spec()
+
+    @property
+    def max_positions(self) -> int | None:
+        """The backbone's position table size (``None``: relative positions, as XLNet's)."""
+        positions = getattr(self.backbone_config, "max_position_embeddings", None)
+        return positions if isinstance(positions, int) and positions > 0 else None
+
+    def _check_spec(self) -> None:
+        """The pair, the width and the masking options fit together (errors name the option)."""
+        spec.check_pair(self.backbone_config.model_type, self.scheme)
+        positions = self.max_positions
+        if self.max_seq_length is not None and positions is not None and self.max_seq_length > positions:
+            raise ValueError(
+                f"Invalid max_seq_length={self.max_seq_length}: the {self.backbone_config.model_type} backbone has "
+                f"{positions} position embeddings"
+            )
+        derived = sorted(set(self.masking) & (spec.DERIVED_OPTIONS | spec.RUNTIME_OPTIONS))
+        if derived:
+            raise ValueError(
+                f"Invalid masking option {derived[0]!r}: it is set by SeqRecConfig itself or per call of "
+                "model.data_collator(...), not in masking"
+            )
+        if self.masking.get("negative_sampling") == "popularity":  # counts come per call (item_frequencies)
+            frequencies = [1] * self.backbone_config.vocab_size
+            spec.collator_from_config(self, item_frequencies=frequencies)
+        else:
+            spec.collator_from_config(self)  # the collator's own checks name the bad option and value
 
 
 def _as_config(config: PretrainedConfig | dict | None) -> PretrainedConfig | None:
@@ -136,7 +190,7 @@ def target_selection(labels: torch.Tensor, *, shift: bool) -> tuple[torch.Tensor
     """``(where, targets)``: the (B, L) bool mask of positions whose output predicts a target, and those
     targets (T,). ``shift=True`` is the causal-LM convention: the output at ``t - 1`` predicts ``labels[:, t]``.
     """
-    is_target = labels != _masking.IGNORE_INDEX  # (B, L)
+    is_target = labels != IGNORE_INDEX  # (B, L)
     if not shift:
         return is_target, labels[is_target]
     where = torch.zeros_like(is_target)
@@ -278,9 +332,8 @@ class SeqRecModel(PreTrainedModel):
                 if config.generator_config is None:
                     raise ValueError("scheme='rtd' with tie_generator=False needs generator_config")
                 self.generator = _build_language_model(config.generator_config, "mlm")
-        reserved = [config.pad_token_id, config.mask_token_id, *config.special_token_ids]
-        self.register_buffer("reserved_ids", torch.tensor(reserved, dtype=torch.long), persistent=False)
         self._sampling_generator: torch.Generator | None = None
+        self.vocabulary: ItemVocabulary | None = None
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -288,6 +341,13 @@ class SeqRecModel(PreTrainedModel):
             module.reset_parameters()
 
     # ------------------------------------------------------------------------------------ helpers
+    @property
+    def reserved_ids(self) -> torch.Tensor:
+        """The pad, mask and special ids (never recommended, never drawn), from the config. (Not a
+        buffer: ``from_pretrained`` leaves non-persistent buffers uninitialised.)"""
+        config = self.config
+        return torch.tensor([config.pad_token_id, config.mask_token_id, *config.special_token_ids], dtype=torch.long)
+
     @property
     def is_xlnet(self) -> bool:
         return self.config.backbone_config.model_type == "xlnet"
@@ -333,6 +393,152 @@ class SeqRecModel(PreTrainedModel):
             self._sampling_generator.manual_seed(_seeding.derive_seed(self.config.seed, _seeding.current_rank(), 0, 0))
         return self._sampling_generator
 
+    # ----------------------------------------------------------------------- the spec, saved state
+    def data_collator(self, mode: str = "train", **overrides: Any) -> SequenceCollator:
+        """The collator that fits this model, built from its config (scheme, reserved ids,
+        ``max_seq_length``, side features, ``masking``); ``overrides``: per-run options (``seed``,
+        ``item_frequencies``, ...). See :func:`hf_seqmask.spec.collator_from_config`."""
+        return spec.collator_from_config(self.config, mode, **overrides)
+
+    def set_vocabulary(self, vocabulary: ItemVocabulary | None) -> None:
+        """Attach the item vocabulary (raw ids <-> ids): saved by ``save_pretrained``, restored by
+        ``from_pretrained``, used by :meth:`recommend`. Its ids must be the model's."""
+        if vocabulary is not None:
+            config = self.config
+            if vocabulary.vocab_size != config.backbone_config.vocab_size:
+                raise ValueError(
+                    f"the vocabulary has {vocabulary.vocab_size} ids but the model's vocab_size is "
+                    f"{config.backbone_config.vocab_size}"
+                )
+            if (vocabulary.pad_token_id, vocabulary.mask_token_id) != (config.pad_token_id, config.mask_token_id):
+                raise ValueError(
+                    f"the vocabulary reserves pad={vocabulary.pad_token_id}, mask={vocabulary.mask_token_id} but the "
+                    f"model's config says pad_token_id={config.pad_token_id}, mask_token_id={config.mask_token_id}"
+                )
+        self.vocabulary = vocabulary
+
+    def save_pretrained(self, save_directory, *args: Any, **kwargs: Any) -> None:
+        """``PreTrainedModel.save_pretrained`` plus the item vocabulary (``item_vocabulary.json``)."""
+        super().save_pretrained(save_directory, *args, **kwargs)
+        if self.vocabulary is not None and kwargs.get("is_main_process", True):
+            self.vocabulary.save_pretrained(save_directory)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args: Any, **kwargs: Any):
+        """``PreTrainedModel.from_pretrained`` plus the item vocabulary saved next to the weights."""
+        model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        directory = Path(pretrained_model_name_or_path)
+        if (directory / VOCABULARY_FILE).is_file():
+            model.set_vocabulary(ItemVocabulary.from_pretrained(directory))
+        return model
+
+    # ------------------------------------------------------------------------------- serving
+    @torch.no_grad()
+    def score_batch(self, batch: dict[str, Any]) -> torch.Tensor:
+        """(B, V) next-item scores of an eval- or predict-mode batch: moved to the model's device, run
+        in eval mode without gradient (the training mode is restored)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self(**_device.to_model_device(batch, self)).logits
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
+    def recommend(
+        self,
+        histories: Sequence[Any],
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        allow: Sequence[Any] | None = None,
+        block: Sequence[Any] | None = None,
+        batch_size: int = 256,
+        unknown_items: str = "error",
+    ) -> list[list[tuple[Any, float]]]:
+        """The top-``k`` next items of each history, best first, as ``(item, score)`` pairs.
+
+        ``histories``: one sequence of items per user, oldest first (raw ids when the model has a
+        vocabulary, else ids), or example dicts holding that sequence under ``"input_ids"`` plus the
+        configured side features. Each history is scored exactly as evaluation scores it (predict
+        mode: the ``max_seq_length - 1`` most recent items, then the prediction's position).
+
+        Rules: the items of the whole history are excluded (``exclude_seen``), as are the reserved
+        ids, ``block`` and, when given, every item outside ``allow``; ties rank by id; a row with fewer
+        than ``k`` candidates left gets a shorter list; an empty history gets an empty list (no item
+        to predict from). ``unknown_items``: ``"error"`` (raise, naming the item) or ``"drop"``.
+        Runs in batches of ``batch_size`` on the model's device.
+
+        Example:
+            >>> from transformers import GPT2Config
+            >>> from hf_seqmask.data import ItemVocabulary
+            >>> model = SeqRecModel(SeqRecConfig(backbone_config=GPT2Config(vocab_size=6, n_positions=8, n_embd=8,
+            ...                     n_layer=1, n_head=2), scheme="clm", max_seq_length=8))
+            >>> model.set_vocabulary(ItemVocabulary.build(["tea", "mug", "cup", "pot"]))
+            >>> top = model.recommend([["tea", "mug"]], k=3)
+            >>> sorted(item for item, _ in top[0])  # the two unseen items; k=3 but only 2 are left
+            ['cup', 'pot']
+        """
+        if unknown_items not in ("error", "drop"):
+            raise ValueError(f"Invalid unknown_items={unknown_items!r}; must be 'error' or 'drop'")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"Invalid k={k!r}; must be an int >= 1")
+        encode = self._encoder(unknown_items)
+        rows = []
+        for history in histories:
+            row = dict(history) if isinstance(history, Mapping) else {"input_ids": history}
+            row["input_ids"] = encode(row["input_ids"])
+            rows.append(row)
+        vocab_size = self.config.backbone_config.vocab_size
+        excluded_items = torch.zeros(vocab_size, dtype=torch.bool)
+        excluded_items[self.reserved_ids] = True
+        if block is not None:
+            excluded_items[torch.as_tensor(encode(block), dtype=torch.long)] = True
+        if allow is not None:
+            allowed = torch.zeros(vocab_size, dtype=torch.bool)
+            allowed[torch.as_tensor(encode(allow), dtype=torch.long)] = True
+            excluded_items |= ~allowed
+        collator = self.data_collator("predict")
+        device = _device.model_device(self)
+        results: list[list[tuple[Any, float]]] = []
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            scores = self.score_batch(collator(chunk))  # (B, V)
+            history = None
+            if exclude_seen:
+                history = nn.utils.rnn.pad_sequence(
+                    [torch.as_tensor(row["input_ids"], dtype=torch.long) for row in chunk],
+                    batch_first=True,
+                    padding_value=self.config.pad_token_id,
+                )
+            excluded = exclusion_mask(*scores.shape, history=history, device=device) | excluded_items.to(device)
+            ids, values = top_k_scored(scores, k, excluded=excluded)
+            for row, row_ids, row_values in zip(chunk, ids.tolist(), values.tolist(), strict=True):
+                pairs = [(i, v) for i, v in zip(row_ids, row_values, strict=True) if i >= 0]
+                if not len(row["input_ids"]):
+                    pairs = []  # nothing to predict from
+                if self.vocabulary is not None:
+                    pairs = list(zip(self.vocabulary.decode([i for i, _ in pairs]), [v for _, v in pairs], strict=True))
+                results.append(pairs)
+        return results
+
+    def _encoder(self, unknown_items: str):
+        """Raw ids -> ids through the vocabulary (or checked ids when the model has none)."""
+        vocab_size = self.config.backbone_config.vocab_size
+        if self.vocabulary is not None:
+            return lambda items: self.vocabulary.encode(items, unknown=unknown_items)
+
+        def check(items: Any) -> list[int]:
+            ids = [int(i) for i in items]
+            bad = [i for i in ids if not 0 <= i < vocab_size]
+            if bad:
+                raise ValueError(
+                    f"item id {bad[0]} is outside [0, vocab_size={vocab_size}) (the model has no vocabulary)"
+                )
+            return ids
+
+        return check
+
     # ------------------------------------------------------------------------------------ forward
     def forward(
         self,
@@ -348,9 +554,15 @@ class SeqRecModel(PreTrainedModel):
         negative_ids: torch.Tensor | None = None,
         negative_log_q: torch.Tensor | None = None,
         target_log_q: torch.Tensor | None = None,
+        unmasked_side_features: dict[str, torch.Tensor] | None = None,
         **side_features: torch.Tensor,
     ) -> SeqRecOutput:
-        """Run the model on a collator's batch (all keys by name; side features by their names)."""
+        """Run the model on a collator's batch (all keys by name; side features by their names).
+
+        The batch must fit the model's masking spec (:func:`hf_seqmask.spec.check_batch`): a batch of
+        another scheme, other reserved ids or a wider one is refused with both sides named.
+        ``unmasked_side_features`` (``rtd`` training) are the side features before hiding, which the
+        discriminator reads (see ``_rtd_forward``)."""
         unknown = set(side_features) - set(self.config.side_features)
         if unknown:
             raise TypeError(
@@ -362,6 +574,19 @@ class SeqRecModel(PreTrainedModel):
             raise ValueError(f"side features {sorted(missing)} are configured but missing from the batch")
         if attention_mask is None:
             attention_mask = (input_ids != self.config.pad_token_id).long()
+        if mask_positions is None:
+            mask_positions = input_ids == self.config.mask_token_id
+        spec.check_batch(
+            self.config,
+            input_ids,
+            attention_mask,
+            labels,
+            mask_positions,
+            prediction_positions,
+            has_permutation=perm_mask is not None or perm_order is not None,
+            perm_order=perm_order,
+            max_positions=self.config.max_positions,
+        )
         batch_size, width = input_ids.shape
         xlnet_inputs = {}
         if self.is_xlnet:
@@ -376,8 +601,9 @@ class SeqRecModel(PreTrainedModel):
         training_rtd = self.config.scheme == "rtd" and labels is not None and prediction_positions is None
         if training_rtd:
             return self._rtd_forward(
-                input_ids, attention_mask, labels, mask_positions, replacement_candidates, side_features
-            )
+                input_ids, attention_mask, labels, mask_positions, replacement_candidates, side_features,
+                unmasked_side_features,
+            )  # fmt: skip
 
         embeddings = self.embed(input_ids, side_features, mask_positions)
         hidden = hidden_states(self.backbone, inputs_embeds=embeddings, attention_mask=attention_mask, **xlnet_inputs)
@@ -431,8 +657,22 @@ class SeqRecModel(PreTrainedModel):
             loss = losses.gbce_loss(positive, negative, hits, beta=beta)
         return loss, torch.cat([positive[:, None], negative], dim=1)
 
-    def _rtd_forward(self, input_ids, attention_mask, labels, mask_positions, candidates, side_features):
+    def _rtd_forward(
+        self, input_ids, attention_mask, labels, mask_positions, candidates, side_features, unmasked_side_features
+    ):
+        """ELECTRA's step. The discriminator reads the corrupted items with every position's
+        *original* side features (``unmasked_side_features``), the hidden ones included: side features
+        describe the interaction (when, in which context), are drawn independently of which positions
+        were masked, and so mark nothing, whereas the pad value the generator saw at hidden positions
+        would tell the discriminator exactly where to look. (An item-derived feature, e.g. a genre,
+        may then disagree with a replacement: that is the same evidence an out-of-place item gives.)"""
         config = self.config
+        if config.side_features and unmasked_side_features is None:
+            raise ValueError(
+                "rtd training with side features needs the batch's unmasked_side_features (ReplacementCollator "
+                "emits them): with the hidden positions' padded side features the discriminator would find "
+                "every masked position by its side features alone"
+            )
         masked = self.embed(input_ids, side_features, mask_positions)  # (B, L, D)
         where, targets = target_selection(labels, shift=False)
         main_hidden = hidden_states(self.backbone, inputs_embeds=masked, attention_mask=attention_mask)
@@ -455,8 +695,9 @@ class SeqRecModel(PreTrainedModel):
         corrupted[where] = replacements
         discriminator_labels = torch.zeros_like(input_ids, dtype=torch.float32)
         discriminator_labels[where] = (replacements != targets).float()
+        discriminator_side_features = {name: unmasked_side_features[name] for name in config.side_features}
         hidden = self.backbone.base_model(
-            inputs_embeds=self.embed(corrupted, side_features), attention_mask=attention_mask
+            inputs_embeds=self.embed(corrupted, discriminator_side_features), attention_mask=attention_mask
         ).last_hidden_state  # (B, L, H)
         discriminator_logits = self.discriminator_head(hidden)  # (B, L)
         real = attention_mask.bool()

@@ -15,7 +15,9 @@ from hf_seqmask.metrics import (
     popularity_scorer,
     ranking_metrics,
     target_of_each_row,
+    target_ranks,
     top_k_items,
+    top_k_scored,
 )
 
 from ._tiny import VOCAB, collator, sessions, tiny_model
@@ -79,8 +81,8 @@ def test_trainer_hooks_equal_evaluate_ranking_and_keep_only_top_k(tmp_path):
         preprocess_logits_for_metrics=make_preprocess_logits_for_metrics(10),
         compute_metrics=make_compute_metrics((5, 10)),
     )
-    prediction = trainer.predict(evaluation_rows)
-    assert prediction.predictions.shape == (len(evaluation_rows), 10)  # B x k, never B x L x V
+    top, ranks = trainer.predict(evaluation_rows).predictions
+    assert top.shape == (len(evaluation_rows), 10) and ranks.shape == (len(evaluation_rows),)  # never B x L x V
     metrics = trainer.evaluate()
     model.eval()
     reference = evaluate_ranking(lambda b: model(**b).logits, evaluation_rows, collator("mlm", "eval"), ks=(5, 10))
@@ -115,3 +117,40 @@ def test_history_exclusion_covers_items_beyond_max_length(scheme):
     excluded = evaluate_ranking(score, rows, truncated, exclude_history=True, ks=(1,))
     included = evaluate_ranking(score, rows, truncated, ks=(1,))
     assert excluded["recall@1"] == 1.0 and included["recall@1"] == 0.0
+
+
+def test_ties_break_by_id_in_lists_and_pessimistically_in_metrics():
+    scores = torch.zeros(3, 40)  # a model that scores every item alike
+    assert top_k_items(scores, 5, exclude_ids=[0, 1]).tolist() == [[2, 3, 4, 5, 6]] * 3
+    # Whatever the target, 37 other candidates tie with it: rank 37, a miss at every k < 38.
+    metrics = evaluate_ranking(lambda b: torch.zeros(len(b["input_ids"]), 40), [{"input_ids": [5, 2]}] * 3,
+                               collator("mlm", "eval"), ks=(10,))  # fmt: skip
+    assert metrics["recall@10"] == 0.0 and metrics["ndcg@10"] == 0.0
+    ranks = target_ranks(torch.tensor([[0.0, 1.0, 1.0, 3.0, 1.0]]), torch.tensor([2]))
+    assert ranks.tolist() == [3]  # item 3 scores higher, items 1 and 4 tie: all three ahead
+
+
+def test_nan_scores_raise_naming_row_and_item():
+    scores = torch.zeros(2, 6)
+    scores[1, 4] = float("nan")
+    with pytest.raises(ValueError, match="row 1: the score of item 4 is NaN"):
+        top_k_items(scores, 3)
+    with pytest.raises(ValueError, match="row 1: the score of item 4 is NaN"):
+        target_ranks(scores, torch.tensor([2, 3]))
+
+
+def test_fewer_candidates_than_k_are_padded_with_minus_one_never_an_excluded_id():
+    scores = torch.arange(8.0).expand(2, 8)
+    history = torch.tensor([[2, 3, 4, 5, 6], [7, 0, 0, 0, 0]])
+    top = top_k_items(scores, 5, exclude_ids=[0, 1], history=history)
+    assert top.tolist() == [[7, -1, -1, -1, -1], [6, 5, 4, 3, 2]]
+    ids, values = top_k_scored(torch.tensor([[1.0, 2.0]]), 4)
+    assert ids.tolist() == [[1, 0, -1, -1]] and values[0, 2:].tolist() == [float("-inf")] * 2
+
+
+def test_a_target_seen_in_the_history_is_a_miss_when_the_history_is_excluded():
+    scores = torch.arange(10.0)[None]
+    excluded = torch.zeros(1, 10, dtype=torch.bool)
+    excluded[0, [0, 1, 9]] = True
+    assert target_ranks(scores, torch.tensor([9]), excluded=excluded).tolist() == [np.iinfo(np.int64).max]
+    assert target_ranks(scores, torch.tensor([8]), excluded=excluded).tolist() == [0]

@@ -265,8 +265,14 @@ def test_config_errors():
         SeqRecConfig(backbone_config=backbone_config("bert"), scheme="bert")
     with pytest.raises(ValueError, match=r"Invalid side_features\['c'\]=-1"):
         SeqRecConfig(backbone_config=backbone_config("bert"), side_features={"c": -1})
-    with pytest.raises(ValueError, match="needs a masked LM head"):
-        SeqRecModel(SeqRecConfig(backbone_config=backbone_config("gpt2"), scheme="mlm"))
+    with pytest.raises(ValueError, match="a 'gpt2' backbone trains with scheme 'clm', not 'mlm'"):
+        SeqRecConfig(backbone_config=backbone_config("gpt2"), scheme="mlm")
+    with pytest.raises(ValueError, match="Invalid mlm_probability=2"):
+        SeqRecConfig(backbone_config=backbone_config("bert"), masking={"mlm_probability": 2})
+    with pytest.raises(ValueError, match="Invalid masking option 'max_length'"):
+        SeqRecConfig(backbone_config=backbone_config("bert"), masking={"max_length": 5})
+    with pytest.raises(ValueError, match="Invalid max_seq_length=41: the bert backbone has 40 position embeddings"):
+        SeqRecConfig(backbone_config=backbone_config("bert"), max_seq_length=41)
     with pytest.raises(ValueError, match="needs generator_config"):
         SeqRecModel(SeqRecConfig(backbone_config=backbone_config("bert"), scheme="rtd", tie_generator=False))
     model = tiny_model("bert", "mlm", side_features={"category": 5})

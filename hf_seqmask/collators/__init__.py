@@ -6,4 +6,19 @@ from .masked import MaskedCollator
 from .permutation import PermutationCollator
 from .replacement import ReplacementCollator
 
-__all__ = ["CausalCollator", "MaskedCollator", "PermutationCollator", "ReplacementCollator", "SequenceCollator"]
+SCHEMES: dict[str, type[SequenceCollator]] = {
+    "clm": CausalCollator,
+    "mlm": MaskedCollator,
+    "plm": PermutationCollator,
+    "rtd": ReplacementCollator,
+}
+"""The collator of each scheme name."""
+
+__all__ = [
+    "SCHEMES",
+    "CausalCollator",
+    "MaskedCollator",
+    "PermutationCollator",
+    "ReplacementCollator",
+    "SequenceCollator",
+]

@@ -14,6 +14,7 @@ from torch.utils.data import default_collate
 from transformers.data.data_collator import DataCollatorMixin
 
 from .. import _masking, _negatives, _padding, _seeding
+from ..reserved import IGNORE_INDEX
 
 MODES = ("train", "eval", "predict")
 
@@ -32,6 +33,7 @@ OUTPUT_KEYS = frozenset(
         "negative_ids",
         "negative_log_q",
         "target_log_q",
+        "unmasked_side_features",
     }
 )
 
@@ -108,8 +110,10 @@ class SequenceCollator(DataCollatorMixin):
             truncated and hidden together with the items; integers give int64, reals float32 (a
             batch in which a feature has no value at all gives int64).
         side_feature_pad_value: the value of side features at padding and hidden positions.
-        max_length: keep each row's ``max_length`` most recent items (counted in ``truncated_rows``
-            and ``truncated_items`` of this process).
+        max_length: the widest batch: each row keeps its ``max_length`` most recent items (the
+            target included), ``max_length - 1`` in predict mode so that the predicted item lands
+            where evaluation put it (see ``history_limit``); cut rows are counted in
+            ``truncated_rows`` and ``truncated_items`` of this process.
         pad_to_multiple_of: round the padded length up to a multiple of this.
         seed: seeds the collator's private ``torch.Generator`` (0 is a valid seed). The stream of a
             process is derived from ``(seed, rank, DataLoader worker, the DataLoader's epoch seed)``,
@@ -270,7 +274,7 @@ class SequenceCollator(DataCollatorMixin):
     def _add_negatives(self, batch: dict[str, Any], padded: PaddedBatch, generator: torch.Generator) -> None:
         """``negative_ids``, ``negative_log_q`` and ``target_log_q`` (see ``num_negatives``)."""
         sampler, labels = self._negative_sampler, batch["labels"]
-        is_target = labels != _masking.IGNORE_INDEX  # (B, L)
+        is_target = labels != IGNORE_INDEX  # (B, L)
         targets = labels[is_target]  # (T,) row-major
         if self.shared_negatives:
             negatives = sampler.draw((self.num_negatives,), generator)  # (N,)
@@ -304,6 +308,20 @@ class SequenceCollator(DataCollatorMixin):
             self._generator_key = key
         return self._generator
 
+    @property
+    def history_limit(self) -> int | None:
+        """The most items a row keeps: ``max_length``, but ``max_length - 1`` in predict mode.
+
+        A prediction must be read where training and evaluation put targets. Evaluation keeps the
+        ``max_length`` most recent items *including* the target, so the item to predict sits at a
+        position <= ``max_length - 1``; in predict mode the history therefore keeps ``max_length - 1``
+        items, and the predict slot (or, for a shifting causal LM, the output at the last item) lands
+        exactly where evaluation scored: predict on a history == eval on that history + its next item.
+        """
+        if self.max_length is not None and self.mode == "predict":
+            return self.max_length - 1
+        return self.max_length
+
     def _uses_predict_slot(self) -> bool:
         return self.mode == "predict" and self.predict_slot
 
@@ -326,15 +344,14 @@ class SequenceCollator(DataCollatorMixin):
                     f"{self.input_key!r} has {int(lengths[row])} items"
                 )
             side_flat[key] = values
-        if self.max_length is not None and lengths.size and lengths.max() > self.max_length:
-            over = lengths > self.max_length
+        limit = self.history_limit
+        if limit is not None and lengths.size and lengths.max() > limit:
+            over = lengths > limit
             self.truncated_rows += int(over.sum())
-            self.truncated_items += int((lengths[over] - self.max_length).sum())
+            self.truncated_items += int((lengths[over] - limit).sum())
             original_lengths = lengths
-            flat, lengths = _padding.keep_most_recent(flat, original_lengths, self.max_length)
-            side_flat = {
-                k: _padding.keep_most_recent(v, original_lengths, self.max_length)[0] for k, v in side_flat.items()
-            }
+            flat, lengths = _padding.keep_most_recent(flat, original_lengths, limit)
+            side_flat = {k: _padding.keep_most_recent(v, original_lengths, limit)[0] for k, v in side_flat.items()}
 
         slot = 1 if self._uses_predict_slot() else 0
         width = max(int(lengths.max()) + slot, 1)
@@ -431,7 +448,7 @@ class SequenceCollator(DataCollatorMixin):
             "attention_mask": (padded.real | padded.slot).long(),
         }
         if self.mode != "predict":
-            batch["labels"] = items.masked_fill(~masking.targets, _masking.IGNORE_INDEX)
+            batch["labels"] = items.masked_fill(~masking.targets, IGNORE_INDEX)
         batch["mask_positions"] = hidden
         if self.mode != "train":
             batch["prediction_positions"] = self._prediction_positions(padded, masking.targets)

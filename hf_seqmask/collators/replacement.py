@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from .. import _masking
+from ..reserved import IGNORE_INDEX
 from ._base import Masking, PaddedBatch
 from .masked import MaskedCollator
 
@@ -18,6 +18,9 @@ class ReplacementCollator(MaskedCollator):
 
     The replacement itself needs the generator's logits, so it happens in the model (Gumbel
     sampling without gradient, then a discriminator labels every real position original/replaced).
+    With side features, training batches also carry ``unmasked_side_features``: a dict of the side
+    features before hiding, for the discriminator's pass only (the generator reads them hidden; a
+    padded value at exactly the masked positions would otherwise give the discriminator a shortcut).
     With ``sample_from_batch=True`` training batches also carry ``replacement_candidates``:
     (C,) int64, the distinct target items of the batch, sorted -- the pool the generator's logits are
     restricted to, so replacements are items of this batch (Transformers4Rec's ``sample_from_batch``).
@@ -43,6 +46,9 @@ class ReplacementCollator(MaskedCollator):
             raise TypeError(f"Invalid sample_from_batch={self.sample_from_batch!r}; must be a bool")
 
     def _extra_outputs(self, padded: PaddedBatch, masking: Masking, batch: dict[str, Any]) -> None:
+        if self.side_feature_keys and self.mode == "train":
+            # The discriminator reads the side features before hiding (see SeqRecModel._rtd_forward).
+            batch["unmasked_side_features"] = dict(padded.side_features)
         if self.sample_from_batch and self.mode == "train":
             labels = batch["labels"]
-            batch["replacement_candidates"] = torch.unique(labels[labels != _masking.IGNORE_INDEX])  # (C,)
+            batch["replacement_candidates"] = torch.unique(labels[labels != IGNORE_INDEX])  # (C,)

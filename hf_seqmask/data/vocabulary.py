@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from ..reserved import MASK_TOKEN_ID, NUM_RESERVED_IDS, PAD_TOKEN_ID
+
 VOCABULARY_FILE = "item_vocabulary.json"
 
 
@@ -30,9 +32,9 @@ class ItemVocabulary:
         ['b', 'a']
     """
 
-    pad_token_id = 0
-    mask_token_id = 1
-    num_reserved = 2
+    pad_token_id = PAD_TOKEN_ID
+    mask_token_id = MASK_TOKEN_ID
+    num_reserved = NUM_RESERVED_IDS
 
     def __init__(self, items: list, counts: list[int], *, min_frequency: int = 1, num_dropped_items: int = 0) -> None:
         if len(items) != len(counts):
