@@ -1,7 +1,7 @@
 """Rewrite GOLDEN in tests/_golden_data.py from the current collators and print what changed.
 
 Run only for an intended change of behaviour, then check every printed difference by hand:
-    python tests/regenerate_golden.py
+    python -m tests.regenerate_golden
 """
 
 import importlib.util
@@ -9,6 +9,8 @@ import pprint
 from pathlib import Path
 
 from hf_seqmask import SCHEMES
+
+from .test_golden import flat
 
 PATH = Path(__file__).with_name("_golden_data.py")
 
@@ -27,7 +29,7 @@ def regenerate() -> None:
     for case, expected in golden.GOLDEN.items():
         scheme, extra, mode = case
         options = dict(vocab_size=20, mask_token_id=1, seed=0, mode=mode, side_feature_keys=("category",))
-        batch = SCHEMES[scheme](**(options | dict(extra)))(golden.FEATURES)
+        batch = flat(SCHEMES[scheme](**(options | dict(extra)))(golden.FEATURES))
         fresh[case] = {k: (str(v.dtype).removeprefix("torch."), _plain(k, v)) for k, v in batch.items()}
         for key in sorted(set(fresh[case]) | set(expected)):
             if fresh[case].get(key) != expected.get(key):

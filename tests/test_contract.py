@@ -25,7 +25,10 @@ def _collator(scheme, **options):
 def _equal(a, b):
     assert list(a) == list(b)
     for key in a:
-        assert torch.equal(a[key], b[key]), key
+        if isinstance(a[key], dict):
+            _equal(a[key], b[key])
+        else:
+            assert torch.equal(a[key], b[key]), key
 
 
 @pytest.mark.parametrize("scheme", RANDOM_SCHEMES)

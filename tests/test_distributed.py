@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from hf_seqmask import SeqRecModel
-from hf_seqmask.cli import load_data, make_collator, parse_args
+from hf_seqmask.cli import load_data, parse_args
 from hf_seqmask.metrics import evaluate_ranking
 
 from .test_data import needs_index
@@ -36,9 +36,9 @@ def test_two_process_training_evaluates_every_user_once_like_one_process(tmp_pat
     assert result.stdout.count("| mlm | bert | excluded |") == 1, "rank 0 alone reports"
     # The same saved model evaluated in this single process gives the same numbers, every user once.
     args = parse_args([*TINY, "--output-dir", str(tmp_path)])
-    splits, vocabulary, _, _ = load_data(args)
+    splits, _, _, _ = load_data(args)
     model = SeqRecModel.from_pretrained(tmp_path / "model").eval()
-    evaluation = make_collator(args, vocabulary.vocab_size).with_mode("eval")
+    evaluation = model.data_collator("eval")  # the saved model carries its masking spec
     test = splits["test"].select_columns(["input_ids"])
     for row in summary["test"]:
         if row["model"] != "bert":

@@ -8,7 +8,7 @@ from datasets import Dataset
 from transformers import TrainerControl, TrainerState
 
 from hf_seqmask import RankingEarlyStopping, SeqRecModel
-from hf_seqmask.cli import load_data, main, make_collator, parse_args
+from hf_seqmask.cli import load_data, main, parse_args
 from hf_seqmask.metrics import evaluate_ranking
 
 from ._tiny import collator, tiny_model
@@ -96,7 +96,7 @@ def test_main_job_keeps_the_best_validation_weights(tmp_path, capsys):
     again = evaluate_ranking(
         lambda batch: model(**batch).logits,
         splits["validation"].select_columns(["input_ids"]),
-        make_collator(args, model.config.backbone_config.vocab_size).with_mode("eval"),
+        model.data_collator("eval"),
         exclude_history=True,
     )
     assert again["ndcg@10"] == pytest.approx(validation["best"]["ndcg@10"], abs=1e-12)

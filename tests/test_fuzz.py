@@ -46,12 +46,13 @@ def test_fuzzed_batches_keep_the_contract(case, seed):
                                side_feature_keys=("time",))  # fmt: skip
     features = [{"input_ids": _as(row, kind), "time": [float(t) for t in range(len(row))]} for row in rows]
     batch = collator(features)
-    kept = [row[-max_length:] if max_length else row for row in rows]
+    limit = collator.history_limit  # max_length, or max_length - 1 in predict mode
+    kept = [(row[-limit:] if limit else []) if limit is not None else row for row in rows]
     lengths = torch.tensor([len(r) for r in kept])
     assert batch["input_ids"].shape[0] == len(rows), "no row dropped"
     assert batch["input_ids"].dtype == torch.int64
     # an all-empty column shows no value to take a dtype from: int64 then (documented)
-    assert batch["time"].dtype == (torch.float32 if lengths.sum() else torch.int64)
+    assert batch["time"].dtype == (torch.float32 if any(rows) else torch.int64)  # the input's dtype, cut or not
     slot = int(mode == "predict" and collator.predict_slot)
     expected_attended = lengths + slot * (lengths > 0)
     assert torch.equal(batch["attention_mask"].sum(1), expected_attended), "every kept item is attended"

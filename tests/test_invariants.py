@@ -39,12 +39,17 @@ def collator_cases(draw):
     return scheme, options
 
 
-def _expected_items(rows, max_length):
-    return [row[-max_length:] if max_length else row for row in rows]
+def _expected_items(rows, limit):
+    """Each row's kept items: the ``limit`` most recent (``max_length``; ``max_length - 1`` in predict mode)."""
+    if limit is None:
+        return rows
+    return [row[-limit:] if limit else [] for row in rows]
 
 
 def _check_common(rows, options, batch, slot):
-    items = _expected_items(rows, options.get("max_length"))
+    max_length = options.get("max_length")
+    limit = max_length - 1 if max_length is not None and options["mode"] == "predict" else max_length
+    items = _expected_items(rows, limit)
     lengths = torch.tensor([len(r) for r in items])
     width = batch["input_ids"].shape[1]
     assert width >= max(1, int(lengths.max()) + slot)
