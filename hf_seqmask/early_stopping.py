@@ -17,6 +17,9 @@ from transformers import TrainerCallback
 
 from . import _device
 from .metrics import evaluate_ranking
+from .reserved import MASK_TOKEN_ID, PAD_TOKEN_ID
+
+DEFAULT_EXCLUDED = (PAD_TOKEN_ID, MASK_TOKEN_ID)  # a model without ``reserved_ids`` (not a SeqRecModel)
 
 
 class RankingEarlyStopping(TrainerCallback):
@@ -83,6 +86,7 @@ class RankingEarlyStopping(TrainerCallback):
                 self.dataset,
                 self.collator,
                 ks=self.ks,
+                exclude_ids=getattr(model, "reserved_ids", torch.tensor(DEFAULT_EXCLUDED)).tolist(),
                 exclude_history=self.exclude_history,
             )
         finally:

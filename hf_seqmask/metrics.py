@@ -20,7 +20,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
-from .reserved import IGNORE_INDEX
+from .reserved import IGNORE_INDEX, MASK_TOKEN_ID, PAD_TOKEN_ID
 
 
 def exclusion_mask(
@@ -187,7 +187,7 @@ def ranking_metrics(top_items: np.ndarray, targets: np.ndarray, ks: Sequence[int
     return metrics_from_ranks(np.where(targets >= 0, rank, -1), ks)
 
 
-def make_preprocess_logits_for_metrics(k: int, exclude_ids: Sequence[int] = (0, 1)) -> Callable:
+def make_preprocess_logits_for_metrics(k: int, exclude_ids: Sequence[int] = (PAD_TOKEN_ID, MASK_TOKEN_ID)) -> Callable:
     """For ``Trainer(preprocess_logits_for_metrics=...)``: reduce each row's (B, V) scores (what
     :class:`~hf_seqmask.SeqRecModel` returns in eval batches) to ``(top-k ids (B, k), the target's
     pessimistic rank (B,))`` -- memory B x (k + 1), never B x L x V."""
@@ -225,7 +225,7 @@ def evaluate_ranking(
     collator: Callable,
     *,
     ks: Sequence[int] = (10,),
-    exclude_ids: Sequence[int] = (0, 1),
+    exclude_ids: Sequence[int] = (PAD_TOKEN_ID, MASK_TOKEN_ID),
     exclude_history: bool = False,
     batch_size: int = 256,
 ) -> dict[str, float]:

@@ -26,7 +26,7 @@ from .collators import SequenceCollator
 from .data.vocabulary import VOCABULARY_FILE, ItemVocabulary
 from .mask_embedding import MaskEmbedding
 from .metrics import exclusion_mask, top_k_scored
-from .reserved import IGNORE_INDEX
+from .reserved import IGNORE_INDEX, MASK_TOKEN_ID, PAD_TOKEN_ID
 
 SCHEME_NAMES = ("clm", "mlm", "plm", "rtd")
 SIDE_COMBINERS = ("sum", "concat")
@@ -75,8 +75,8 @@ class SeqRecConfig(PretrainedConfig):
         scheme: str = "mlm",
         side_features: dict[str, int] | None = None,
         side_feature_combiner: str = "sum",
-        pad_token_id: int = 0,
-        mask_token_id: int = 1,
+        pad_token_id: int = PAD_TOKEN_ID,
+        mask_token_id: int = MASK_TOKEN_ID,
         special_token_ids: list[int] | tuple[int, ...] = (),
         tie_generator: bool = True,
         generator_config: PretrainedConfig | dict | None = None,

@@ -14,7 +14,7 @@ from torch.utils.data import default_collate
 from transformers.data.data_collator import DataCollatorMixin
 
 from .. import _masking, _negatives, _padding, _seeding
-from ..reserved import IGNORE_INDEX
+from ..reserved import IGNORE_INDEX, PAD_TOKEN_ID
 
 MODES = ("train", "eval", "predict")
 
@@ -139,7 +139,7 @@ class SequenceCollator(DataCollatorMixin):
 
     vocab_size: int
     mask_token_id: int
-    pad_token_id: int = 0
+    pad_token_id: int = PAD_TOKEN_ID
     special_token_ids: tuple[int, ...] = ()
     mode: str = "train"
     eval_on_last_item_only: bool = True
