@@ -23,6 +23,7 @@ from .mask_embedding import MaskEmbedding, apply_mask_embedding
 from .model_inputs import keep_model_inputs
 from .modeling import SeqRecConfig, SeqRecModel, SeqRecOutput
 from .reserved import IGNORE_INDEX
+from .resume import CollatorEpochCallback
 from .spec import SUPPORTED_PAIRS, collator_from_config
 from .trainer import SeqRecTrainer
 
@@ -50,6 +51,7 @@ __all__ = [
     "SCHEMES",
     "SUPPORTED_PAIRS",
     "CausalCollator",
+    "CollatorEpochCallback",
     "MaskEmbedding",
     "MaskedCollator",
     "PermutationCollator",

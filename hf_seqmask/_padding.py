@@ -161,3 +161,18 @@ def scatter_padded(flat: np.ndarray, real: np.ndarray, pad_value) -> np.ndarray:
     out = np.full(real.shape, pad_value, dtype=flat.dtype)
     out[real] = flat  # row-major order matches the concatenation
     return out
+
+
+def all_but_last(flat: np.ndarray, lengths: np.ndarray, pad_value) -> np.ndarray:
+    """Each row without its last item, right-padded: (B, max(length - 1, 1)).
+
+    Example:
+        >>> all_but_last(np.array([1, 2, 3, 4, 5]), np.array([3, 1, 1]), 0).tolist()
+        [[1, 2], [0, 0], [0, 0]]
+    """
+    kept = np.maximum(lengths - 1, 0)  # (B,)
+    starts = np.cumsum(lengths) - lengths
+    position_in_row = np.arange(flat.size) - np.repeat(starts, lengths)
+    values = flat[position_in_row < np.repeat(kept, lengths)]
+    width = max(int(kept.max()) if kept.size else 0, 1)
+    return scatter_padded(values, np.arange(width) < kept[:, None], pad_value)

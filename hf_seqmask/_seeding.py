@@ -1,10 +1,12 @@
-"""Private random streams for the collators: one ``torch.Generator`` per process.
+"""Private random streams for the collators: one seeded ``torch.Generator`` per batch.
 
 The rule (also in every collator's docstring):
 
-* the stream of a collator is keyed by ``(seed, rank, worker_slot, epoch_seed)`` and mixed through
-  ``numpy.random.SeedSequence``, so nearby keys give unrelated streams (``seed + worker_id``, the
-  rule of transformers' collators, makes seed 0 / worker 1 equal seed 1 / worker 0);
+* each batch gets its own generator, keyed by ``(seed, rank, worker_slot, epoch_seed, batch count)``
+  -- or, under the Trainer, by ``(seed, rank, epoch, batch index)`` (see :func:`batch_seed`) -- and
+  mixed through ``numpy.random.SeedSequence``, so nearby keys give unrelated streams
+  (``seed + worker_id``, the rule of transformers' collators, makes seed 0 / worker 1 equal seed 1 /
+  worker 0); no generator is kept, so a collator pickles at any time;
 * ``rank`` is ``torch.distributed.get_rank()`` when a process group is up, else the ``RANK``
   environment variable that ``torchrun`` and ``accelerate launch`` set, else 0;
 * ``worker_slot`` is 0 in the main process and ``worker_id + 1`` inside a DataLoader worker;
@@ -14,7 +16,7 @@ The rule (also in every collator's docstring):
   reproducible whenever the DataLoader is (``torch.manual_seed``, ``DataLoader(generator=...)``, or
   ``transformers.set_seed`` as the HF Trainer does).
 
-``seed=None`` draws fresh OS entropy once per process: never the global RNG.
+``seed=None`` draws fresh OS entropy once per process, then derives the same way: never the global RNG.
 """
 
 from __future__ import annotations
@@ -42,16 +44,32 @@ def process_key() -> tuple[int, int]:
     return os.getpid(), -1 if info is None else info.seed
 
 
-def stream_key() -> tuple[int, int, int, int]:
-    """``(pid, rank, worker_slot, epoch_seed)`` of the calling process; a new key means a new stream."""
+def batch_seed(seed: int, call: int, *, epoch: int | None = None, batch_offset: int = 0) -> int:
+    """The seed of one batch's generator: the ``call``-th batch this process collates.
+
+    Without an epoch (a collator used on its own) the key is ``(seed, rank, worker_slot, epoch_seed,
+    call)``: a stream per process that changes with the DataLoader's epoch seed. With an epoch (set by
+    :class:`hf_seqmask.resume.CollatorEpochCallback` under the Trainer) it is ``(seed, rank, epoch,
+    batch index)``, where a worker ``w`` of ``W`` collates the batches ``batch_offset + w + call * W``
+    (DataLoader hands batches to workers round-robin): independent of the worker layout and of the
+    batches a resumed run skips, so a resumed run draws the masks of the uninterrupted one.
+    """
     info = torch.utils.data.get_worker_info()
-    if info is None:
-        return os.getpid(), current_rank(), 0, 0
-    return os.getpid(), current_rank(), info.id + 1, info.seed - info.id
+    rank = current_rank()
+    if epoch is not None:
+        worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
+        return derive_seed(seed, rank, EPOCH_KEYED, epoch, batch_offset + worker + call * workers)
+    worker_slot, epoch_seed = (0, 0) if info is None else (info.id + 1, info.seed - info.id)
+    if call == 0:  # the first batch keeps the key of the first stream draw (golden batches)
+        return derive_seed(seed, rank, worker_slot, epoch_seed)
+    return derive_seed(seed, rank, worker_slot, epoch_seed, call)
 
 
-def derive_seed(seed: int, rank: int, worker_slot: int, epoch_seed: int) -> int:
-    """Mix the stream key into one 63-bit seed.
+EPOCH_KEYED = 2**64 - 1  # a worker slot no process has: epoch-keyed seeds never meet stream seeds
+
+
+def derive_seed(seed: int, *key: int) -> int:
+    """Mix the key into one 63-bit seed.
 
     Example:
         >>> derive_seed(0, 0, 0, 0) == derive_seed(0, 0, 0, 0)
@@ -59,17 +77,18 @@ def derive_seed(seed: int, rank: int, worker_slot: int, epoch_seed: int) -> int:
         >>> derive_seed(0, 0, 1, 0) != derive_seed(1, 0, 0, 0)
         True
     """
-    entropy = [seed, rank, worker_slot, epoch_seed]
+    entropy = [seed, *key]
     state = np.random.SeedSequence([int(v) % 2**64 for v in entropy]).generate_state(1, np.uint64)
     return int(state[0] >> np.uint64(1))
 
 
-def make_generator(seed: int | None, key: tuple[int, int, int, int]) -> torch.Generator:
-    """A CPU generator for ``key`` (from :func:`stream_key`); OS entropy when ``seed`` is None."""
+def fresh_seed() -> int:
+    """63 bits of OS entropy (``seed=None``): never the global RNG."""
+    return int.from_bytes(os.urandom(8), "little") >> 1
+
+
+def generator_from_seed(seed: int) -> torch.Generator:
+    """A CPU generator seeded with ``seed``."""
     generator = torch.Generator()
-    if seed is None:
-        generator.seed()  # fresh entropy for this process, not the global RNG
-    else:
-        _, rank, worker_slot, epoch_seed = key
-        generator.manual_seed(derive_seed(seed, rank, worker_slot, epoch_seed))
+    generator.manual_seed(seed)
     return generator

@@ -187,33 +187,52 @@ def ranking_metrics(top_items: np.ndarray, targets: np.ndarray, ks: Sequence[int
     return metrics_from_ranks(np.where(targets >= 0, rank, -1), ks)
 
 
-def make_preprocess_logits_for_metrics(k: int, exclude_ids: Sequence[int] = (PAD_TOKEN_ID, MASK_TOKEN_ID)) -> Callable:
-    """For ``Trainer(preprocess_logits_for_metrics=...)``: reduce each row's (B, V) scores (what
-    :class:`~hf_seqmask.SeqRecModel` returns in eval batches) to ``(top-k ids (B, k), the target's
-    pessimistic rank (B,))`` -- memory B x (k + 1), never B x L x V."""
+WITH_HISTORY = "_with_history"
+"""Suffix of the metrics computed with the user's history left in the ranking (the headline excludes it)."""
 
-    def preprocess(logits: Any, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = logits[0] if isinstance(logits, tuple) else logits
+
+def make_preprocess_logits_for_metrics(
+    k: int = 10, exclude_ids: Sequence[int] = (PAD_TOKEN_ID, MASK_TOKEN_ID)
+) -> Callable:
+    """For ``Trainer(preprocess_logits_for_metrics=...)``: reduce each eval batch's (B, V) scores (what
+    :class:`~hf_seqmask.SeqRecModel` returns in eval batches) to ``(top-k ids (B, k), the target's
+    pessimistic rank with the history excluded (B,), and with it included (B,))`` -- memory
+    B x (k + 2), never B x L x V. The history is the batch's ``seen_ids``, which the model passes
+    through (eval collators emit them); without them both ranks include the history."""
+
+    def preprocess(logits: Any, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        outputs = logits if isinstance(logits, tuple) else (logits,)
+        scores = outputs[0]
+        seen = outputs[1] if len(outputs) > 1 and outputs[1].ndim == 2 and not outputs[1].is_floating_point() else None
         if scores.ndim != 2:
             raise ValueError(
                 f"expected (B, V) scores at the prediction positions, got shape {tuple(scores.shape)}; "
                 "evaluate with the collator's eval mode (SeqRecTrainer does)"
             )
-        excluded = exclusion_mask(*scores.shape, exclude_ids=exclude_ids, device=scores.device)
         targets = torch.as_tensor(target_of_each_row(labels.cpu().numpy()), device=scores.device)
-        return top_k_scored(scores, k, excluded=excluded)[0], target_ranks(scores, targets, excluded=excluded)
+        reserved = exclusion_mask(*scores.shape, exclude_ids=exclude_ids, device=scores.device)
+        excluded = reserved if seen is None else exclusion_mask(
+            *scores.shape, exclude_ids=exclude_ids, history=seen, device=scores.device
+        )  # fmt: skip
+        top = top_k_scored(scores, k, excluded=excluded)[0]
+        return top, target_ranks(scores, targets, excluded=excluded), target_ranks(scores, targets, excluded=reserved)
 
     return preprocess
 
 
 def make_compute_metrics(ks: Sequence[int] = (10,)) -> Callable:
-    """For ``Trainer(compute_metrics=...)``: metrics from the ranks kept by the preprocessing above."""
+    """For ``Trainer(compute_metrics=...)``: Recall/NDCG/MRR@k from the ranks kept by the preprocessing
+    above -- with the history excluded (the headline: ``ndcg@10``, ...) and included
+    (``ndcg@10_with_history``, ...)."""
 
     def compute(eval_prediction) -> dict[str, float]:
         predictions = eval_prediction.predictions
-        if not isinstance(predictions, tuple):
-            raise ValueError("compute_metrics expects the (top-k ids, ranks) of make_preprocess_logits_for_metrics")
-        return metrics_from_ranks(np.asarray(predictions[1]), ks)
+        if not isinstance(predictions, tuple) or len(predictions) != 3:
+            raise ValueError("compute_metrics expects the outputs of make_preprocess_logits_for_metrics")
+        metrics = metrics_from_ranks(np.asarray(predictions[1]), ks)
+        with_history = metrics_from_ranks(np.asarray(predictions[2]), ks)
+        metrics.update({f"{key}{WITH_HISTORY}": value for key, value in with_history.items() if "@" in key})
+        return metrics
 
     return compute
 
@@ -257,7 +276,9 @@ def evaluate_ranking(
     for batch, histories in DataLoader(dataset, batch_size=batch_size, collate_fn=collate):
         scores = score_batch(batch)
         history = None
-        if exclude_history:
+        if exclude_history and "seen_ids" in batch:
+            history = batch["seen_ids"]  # the collator's: the whole stored row before the target
+        elif exclude_history:
             # Padded with an excluded id (pad), which is out of the ranking anyway.
             fill = exclude_ids[0] if len(exclude_ids) else 0
             history = pad_sequence(

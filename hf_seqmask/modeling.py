@@ -175,7 +175,8 @@ class SeqRecOutput(ModelOutput):
     """``loss`` and ``logits``: in training the scores of the T target positions only, (T, V), in
     row-major order of ``labels != -100``; in eval/predict (B, V) at ``prediction_positions`` (rows
     without a prediction, position -1, score 0). ``rtd`` training adds its two losses, the
-    discriminator's labels and logits (B, L) and the corrupted ``input_ids``."""
+    discriminator's labels and logits (B, L) and the corrupted ``input_ids``. Eval batches pass their
+    ``seen_ids`` (B, H) through untouched, for ``preprocess_logits_for_metrics`` to exclude."""
 
     loss: torch.Tensor | None = None
     logits: torch.Tensor | None = None
@@ -184,6 +185,7 @@ class SeqRecOutput(ModelOutput):
     discriminator_labels: torch.Tensor | None = None
     discriminator_logits: torch.Tensor | None = None
     corrupted_input_ids: torch.Tensor | None = None
+    seen_ids: torch.Tensor | None = None
 
 
 def target_selection(labels: torch.Tensor, *, shift: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -332,13 +334,17 @@ class SeqRecModel(PreTrainedModel):
                 if config.generator_config is None:
                     raise ValueError("scheme='rtd' with tie_generator=False needs generator_config")
                 self.generator = _build_language_model(config.generator_config, "mlm")
-        self._sampling_generator: torch.Generator | None = None
+        # rtd: how many replacement draws this model has made; saved in checkpoints, so a resumed run
+        # continues the draws of the uninterrupted one (each draw's generator is keyed by it).
+        self.register_buffer("replacement_draws", torch.zeros((), dtype=torch.long), persistent=config.scheme == "rtd")
         self.vocabulary: ItemVocabulary | None = None
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
         if isinstance(module, MaskEmbedding):
             module.reset_parameters()
+        if isinstance(module, SeqRecModel):
+            module.replacement_draws.zero_()
 
     # ------------------------------------------------------------------------------------ helpers
     @property
@@ -388,10 +394,12 @@ class SeqRecModel(PreTrainedModel):
         return inputs
 
     def _sampling_rng(self, device: torch.device) -> torch.Generator:
-        if self._sampling_generator is None or self._sampling_generator.device != device:
-            self._sampling_generator = torch.Generator(device=device)
-            self._sampling_generator.manual_seed(_seeding.derive_seed(self.config.seed, _seeding.current_rank(), 0, 0))
-        return self._sampling_generator
+        """The generator of this forward's replacement draw, keyed by ``(seed, rank, draw count)``."""
+        draw = int(self.replacement_draws)
+        self.replacement_draws += 1
+        generator = torch.Generator(device=device)
+        generator.manual_seed(_seeding.derive_seed(self.config.seed, _seeding.current_rank(), draw))
+        return generator
 
     # ----------------------------------------------------------------------- the spec, saved state
     def data_collator(self, mode: str = "train", **overrides: Any) -> SequenceCollator:
@@ -555,6 +563,7 @@ class SeqRecModel(PreTrainedModel):
         negative_log_q: torch.Tensor | None = None,
         target_log_q: torch.Tensor | None = None,
         unmasked_side_features: dict[str, torch.Tensor] | None = None,
+        seen_ids: torch.Tensor | None = None,
         **side_features: torch.Tensor,
     ) -> SeqRecOutput:
         """Run the model on a collator's batch (all keys by name; side features by their names).
@@ -621,7 +630,7 @@ class SeqRecModel(PreTrainedModel):
             positions = prediction_positions.to(hidden.device)
             logits = item_logits(self.backbone, hidden[rows, positions.clamp_min(0)])  # (B, V)
             logits = logits.masked_fill((positions < 0)[:, None], 0.0)
-        return SeqRecOutput(loss=loss, logits=logits)
+        return SeqRecOutput(loss=loss, logits=logits, seen_ids=seen_ids if prediction_positions is not None else None)
 
     def _sampled_loss(self, hidden, targets, negative_ids, negative_log_q, target_log_q):
         """The configured sampled loss over the targets (T,) from their hidden states (T, H);

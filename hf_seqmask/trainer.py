@@ -1,4 +1,5 @@
-"""An HF ``Trainer`` that masks for training and evaluates with the collator's eval mode."""
+"""An HF ``Trainer`` that masks for training, evaluates with the collator's eval mode and reports the
+ranking metrics (history excluded) from ``trainer.evaluate()``."""
 
 from __future__ import annotations
 
@@ -7,21 +8,49 @@ from typing import Any
 from transformers import Trainer
 
 from .collators import SequenceCollator
+from .metrics import make_compute_metrics, make_preprocess_logits_for_metrics
+from .resume import CollatorEpochCallback
 
 
 class SeqRecTrainer(Trainer):
-    """``transformers.Trainer`` with a second collator for evaluation and prediction.
+    """``transformers.Trainer`` with what next-item training needs on top:
 
-    The plain Trainer uses one ``data_collator`` for every DataLoader, so evaluation would be masked
-    at random like training. Here the evaluation and test DataLoaders use ``eval_data_collator``,
-    by default ``data_collator.with_mode("eval")`` (the last item hidden and scored).
+    - a second collator for evaluation and prediction: the plain Trainer uses one ``data_collator``
+      for every DataLoader, so evaluation would be masked at random like training. Here the
+      evaluation and test DataLoaders use ``eval_data_collator``, by default
+      ``data_collator.with_mode("eval")`` (the last item hidden and scored);
+    - ranking metrics by default: ``evaluate()`` returns ``eval_ndcg@10``, ``eval_recall@10``,
+      ``eval_mrr@10`` (every item ranked, the user's history excluded, pessimistic ties) and the same
+      with ``_with_history``, through ``preprocess_logits_for_metrics`` (B x k kept, never B x L x V)
+      and ``compute_metrics``; sharded over ranks like any Trainer evaluation. Pass your own to change
+      them; with it ``metric_for_best_model="eval_ndcg@10"`` and transformers' ``EarlyStoppingCallback``
+      stop on the headline metric;
+    - :class:`~hf_seqmask.resume.CollatorEpochCallback` for an hf_seqmask training collator, so a
+      resumed run draws the same masks as an uninterrupted one.
+
+    A plain ``transformers.Trainer`` trains the same way (add ``CollatorEpochCallback(collator)`` for
+    exact resume) and evaluates once its ``data_collator`` is an eval-mode collator.
 
     Args:
         eval_data_collator: the collator of the evaluation and test DataLoaders.
+        ranking_k: the cut-off of the default metrics (10).
         *args, **kwargs: those of ``transformers.Trainer``.
     """
 
-    def __init__(self, *args: Any, eval_data_collator: SequenceCollator | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        eval_data_collator: SequenceCollator | None = None,
+        ranking_k: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs.get("compute_metrics") is None and kwargs.get("preprocess_logits_for_metrics") is None:
+            model = kwargs.get("model", args[0] if args else None)
+            reserved = getattr(model, "reserved_ids", None)
+            exclude_ids = reserved.tolist() if reserved is not None else None
+            options = {"exclude_ids": exclude_ids} if exclude_ids is not None else {}
+            kwargs["preprocess_logits_for_metrics"] = make_preprocess_logits_for_metrics(ranking_k, **options)
+            kwargs["compute_metrics"] = make_compute_metrics((ranking_k,))
         super().__init__(*args, **kwargs)
         if eval_data_collator is None:
             if not isinstance(self.data_collator, SequenceCollator):
@@ -31,6 +60,8 @@ class SeqRecTrainer(Trainer):
                 )
             eval_data_collator = self.data_collator.with_mode("eval")
         self.eval_data_collator = eval_data_collator
+        if isinstance(self.data_collator, SequenceCollator):
+            self.add_callback(CollatorEpochCallback(self.data_collator))
 
     def _with_eval_collator(self, build, *args: Any, **kwargs: Any):
         train_collator = self.data_collator

@@ -68,26 +68,46 @@ def test_ranking_needs_enough_ids():
         ranking_metrics(np.zeros((2, 10), dtype=int), np.array([1, 2]), ks=(20,))
 
 
-def test_trainer_hooks_equal_evaluate_ranking_and_keep_only_top_k(tmp_path):
+def test_trainer_evaluate_gives_the_headline_metric_with_the_history_excluded(tmp_path):
     model = tiny_model("bert", "mlm")
     evaluation_rows = [s for s in sessions(96, seed=4) if len(s["input_ids"]) >= 2]
-    trainer = SeqRecTrainer(
+    trainer = SeqRecTrainer(  # the default metrics: ndcg/recall/mrr@10, history excluded and included
         model=model,
         args=TrainingArguments(
             output_dir=str(tmp_path), per_device_eval_batch_size=32, report_to="none", use_cpu=True, disable_tqdm=True
         ),
         data_collator=collator("mlm"),
         eval_dataset=evaluation_rows,
-        preprocess_logits_for_metrics=make_preprocess_logits_for_metrics(10),
-        compute_metrics=make_compute_metrics((5, 10)),
     )
-    top, ranks = trainer.predict(evaluation_rows).predictions
-    assert top.shape == (len(evaluation_rows), 10) and ranks.shape == (len(evaluation_rows),)  # never B x L x V
+    top, ranks, ranks_with_history = trainer.predict(evaluation_rows).predictions
+    assert top.shape == (len(evaluation_rows), 10) and ranks.shape == ranks_with_history.shape == (
+        len(evaluation_rows),
+    )
     metrics = trainer.evaluate()
     model.eval()
-    reference = evaluate_ranking(lambda b: model(**b).logits, evaluation_rows, collator("mlm", "eval"), ks=(5, 10))
-    for key in ("recall@10", "ndcg@10", "mrr@5"):
-        assert metrics[f"eval_{key}"] == pytest.approx(reference[key])
+    for exclude, suffix in ((True, ""), (False, "_with_history")):
+        reference = evaluate_ranking(
+            lambda b: model(**b).logits, evaluation_rows, collator("mlm", "eval"), exclude_history=exclude
+        )
+        for key in ("recall@10", "ndcg@10", "mrr@10"):
+            assert metrics[f"eval_{key}{suffix}"] == pytest.approx(reference[key]), (key, suffix)
+    assert metrics["eval_ndcg@10"] != metrics["eval_ndcg@10_with_history"]  # the exclusion mattered
+
+
+def test_custom_trainer_hooks_keep_only_top_k(tmp_path):
+    model = tiny_model("bert", "mlm")
+    rows = [s for s in sessions(40, seed=4) if len(s["input_ids"]) >= 2]
+    trainer = SeqRecTrainer(
+        model=model,
+        args=TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True, disable_tqdm=True),
+        data_collator=collator("mlm"),
+        eval_dataset=rows,
+        preprocess_logits_for_metrics=make_preprocess_logits_for_metrics(5),
+        compute_metrics=make_compute_metrics((1, 5)),
+    )
+    metrics = trainer.evaluate()
+    assert {"eval_ndcg@1", "eval_recall@5", "eval_mrr@5_with_history"} <= set(metrics)
+    assert trainer.predict(rows).predictions[0].shape == (len(rows), 5)
 
 
 def test_popularity_baseline_ranks_by_training_counts():

@@ -1,54 +1,86 @@
-"""Resume: a run stopped at a checkpoint and resumed ends close to an uninterrupted run.
+"""Exact resume: "stop at 30, resume to 60" ends with the weights of "straight to 60".
 
-What resume guarantees (also in the README): model weights, mask vector, side-feature embeddings,
-optimizer, scheduler and the Trainer's RNG states come back exactly; the data order too (the
-sampler is re-seeded and already-seen batches are skipped). The collators' mask streams do NOT
-continue where they stopped: skipped batches are never collated, and the collator's generator is
-re-created from (seed, rank, worker, epoch seed) in the new process, so batches after the resume
-point get other masks than in the uninterrupted run. Metrics therefore match within a tolerance,
-not bit for bit; with ``mode="eval"`` collators (no draws) evaluation itself is exact.
+The Trainer restores weights, optimizer, scheduler, RNG states and the data order and skips the
+batches already trained; the collators key each batch's masks by (seed, rank, epoch, batch index),
+told by ``CollatorEpochCallback`` (added by ``SeqRecTrainer``), so the resumed run also draws the
+same masks -- and ``rtd``'s model-side replacement draws continue from the checkpointed draw count.
+Without the callback the masks after the resume point differ, and the weights do too (checked below,
+so the comparison can fail).
 """
 
-import numpy as np
+import pytest
 import torch
-from transformers import TrainingArguments
+from transformers import TrainerCallback, TrainingArguments
 
 from hf_seqmask import SeqRecModel, SeqRecTrainer
+from hf_seqmask.resume import CollatorEpochCallback
 
 from ._tiny import collator, sessions, tiny_model
 
 
-def _trainer(tmp_path, model, max_steps):
+def _trainer(out, family, scheme, max_steps, workers=0):
     args = TrainingArguments(
-        output_dir=str(tmp_path), max_steps=max_steps, per_device_train_batch_size=32, learning_rate=3e-3,
+        output_dir=str(out), max_steps=max_steps, per_device_train_batch_size=32, learning_rate=3e-3,
         save_strategy="steps", save_steps=30, report_to="none", disable_tqdm=True, use_cpu=True, seed=0,
-        log_level="error",
+        log_level="error", dataloader_num_workers=workers,
     )  # fmt: skip
+    torch.manual_seed(0)
     return SeqRecTrainer(
-        model=model,
+        model=tiny_model(family, scheme),
         args=args,
-        train_dataset=sessions(60 * 32),
-        eval_dataset=sessions(256, seed=1),
-        data_collator=collator("mlm", mlm_probability=0.3, side_feature_keys=()),
+        train_dataset=sessions(20 * 32),  # 20 batches an epoch: step 30 is in the middle of epoch 2
+        data_collator=collator(scheme, **({"mlm_probability": 0.3} if scheme in ("mlm", "rtd") else {})),
     )
 
 
-def test_resumed_run_matches_an_uninterrupted_one_within_tolerance(tmp_path):
-    torch.manual_seed(0)
-    straight = _trainer(tmp_path / "straight", tiny_model("bert", "mlm"), 60)
-    straight.train()
-    reference = straight.evaluate()["eval_loss"]
+class _InterruptAt(TrainerCallback):
+    """Stops a 60-step run after step ``step`` (its checkpoint saved), as a crash or a time limit would."""
 
-    torch.manual_seed(0)
-    first = _trainer(tmp_path / "resumed", tiny_model("bert", "mlm"), 30)
-    first.train()  # stops at step 30, checkpoint-30
-    checkpoint = tmp_path / "resumed" / "checkpoint-30"
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= self.step:
+            control.should_training_stop = True
+        return control
+
+
+def _weights(model):
+    return {name: value.detach().clone() for name, value in model.state_dict().items()}
+
+
+def _stop_and_resume(tmp_path, family, scheme, workers=0, break_resume=False):
+    first = _trainer(tmp_path, family, scheme, 60, workers)
+    first.add_callback(_InterruptAt(30))
+    first.train()
+    checkpoint = tmp_path / "checkpoint-30"
     saved = SeqRecModel.from_pretrained(checkpoint)
     assert torch.equal(saved.mask_embedding.vector, first.model.mask_embedding.vector)
-
-    second = _trainer(tmp_path / "resumed", tiny_model("bert", "mlm"), 60)
+    second = _trainer(tmp_path, family, scheme, 60, workers)
+    if break_resume:
+        second.remove_callback(CollatorEpochCallback)
     second.train(resume_from_checkpoint=str(checkpoint))
     assert second.state.global_step == 60
-    resumed = second.evaluate()["eval_loss"]
-    print(f"eval loss uninterrupted {reference:.4f}, resumed {resumed:.4f}")
-    assert np.isfinite(resumed) and abs(resumed - reference) / reference < 0.05, (reference, resumed)
+    return _weights(second.model)
+
+
+def _assert_same(straight, resumed):
+    for name, value in straight.items():
+        torch.testing.assert_close(resumed[name], value, rtol=1e-5, atol=1e-6, msg=name)
+
+
+@pytest.mark.parametrize(("family", "scheme"), [("bert", "mlm"), ("xlnet", "plm"), ("electra", "rtd")])
+def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, family, scheme):
+    straight = _trainer(tmp_path / "straight", family, scheme, 60)
+    straight.train()
+    _assert_same(_weights(straight.model), _stop_and_resume(tmp_path / "resumed", family, scheme))
+
+
+def test_exact_with_dataloader_workers_and_a_broken_resume_fails_the_comparison(tmp_path):
+    straight = _trainer(tmp_path / "straight", "bert", "mlm", 60)
+    straight.train()
+    reference = _weights(straight.model)
+    _assert_same(reference, _stop_and_resume(tmp_path / "workers", "bert", "mlm", workers=2))
+    broken = _stop_and_resume(tmp_path / "broken", "bert", "mlm", break_resume=True)
+    with pytest.raises(AssertionError):
+        _assert_same(reference, broken)

@@ -34,6 +34,7 @@ OUTPUT_KEYS = frozenset(
         "negative_log_q",
         "target_log_q",
         "unmasked_side_features",
+        "seen_ids",
     }
 )
 
@@ -45,6 +46,7 @@ class PaddedBatch:
     ``items``: (B, L) long, original item ids right-padded with the pad id (the predict slot too).
     ``real``: (B, L) bool, the user's items. ``lengths``: (B,) long, items per row after ``max_length``.
     ``slot``: (B, L) bool, the appended prediction slot (predict mode only).
+    ``seen``: (B, H) long or None, each row's items before its last one, the whole stored row (eval).
     """
 
     items: torch.Tensor
@@ -53,6 +55,7 @@ class PaddedBatch:
     slot: torch.Tensor
     side_features: dict[str, torch.Tensor]
     passthrough: dict[str, Any]
+    seen: torch.Tensor | None = None
 
 
 @dataclass
@@ -115,9 +118,10 @@ class SequenceCollator(DataCollatorMixin):
             where evaluation put it (see ``history_limit``); cut rows are counted in
             ``truncated_rows`` and ``truncated_items`` of this process.
         pad_to_multiple_of: round the padded length up to a multiple of this.
-        seed: seeds the collator's private ``torch.Generator`` (0 is a valid seed). The stream of a
-            process is derived from ``(seed, rank, DataLoader worker, the DataLoader's epoch seed)``,
-            see ``hf_seqmask._seeding``; ``None`` takes fresh OS entropy. The global RNG is never used.
+        seed: seeds the collator's private generators (0 is a valid seed): each batch's is derived
+            from ``(seed, rank, DataLoader worker, the DataLoader's epoch seed, batch count)``, or under
+            the Trainer from ``(seed, rank, epoch, batch index)`` (``set_epoch``), see
+            ``hf_seqmask._seeding``; ``None`` takes fresh OS entropy. The global RNG is never used.
         return_tensors: only ``"pt"``.
         num_negatives: training batches also carry this many sampled negative items (0 = none) for
             the sampled losses of the model wrapper: ``negative_ids`` -- (N,) int64, one pool shared by
@@ -132,6 +136,10 @@ class SequenceCollator(DataCollatorMixin):
             target, a draw equal to the target is redrawn (a shared pool leaves that to the loss's
             accidental-hit removal).
         exclude_history_from_negatives: per-target negatives also avoid the row's own items.
+        emit_seen_ids: eval mode (last item) also emits ``seen_ids`` (B, H) int64: every item of the
+            row before its target -- the whole stored row, also beyond ``max_length`` -- padded with
+            the pad id, so ranking metrics can exclude what the user has already seen (the model
+            wrapper passes it through to ``preprocess_logits_for_metrics``).
 
     Other example keys (user ids, ...) are batched with ``torch.utils.data.default_collate`` and
     passed through under their own names.
@@ -155,12 +163,16 @@ class SequenceCollator(DataCollatorMixin):
     item_frequencies: Any = field(default=None, repr=False)
     shared_negatives: bool = True
     exclude_history_from_negatives: bool = False
+    emit_seen_ids: bool = True
 
     # Per-process state: the generator, re-created after a fork, and truncation counters.
     truncated_rows: int = field(default=0, init=False, repr=False, compare=False)
     truncated_items: int = field(default=0, init=False, repr=False, compare=False)
-    _generator: torch.Generator | None = field(default=None, init=False, repr=False, compare=False)
-    _generator_key: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    _process_key: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    _process_seed: int = field(default=0, init=False, repr=False, compare=False)
+    _calls: int = field(default=0, init=False, repr=False, compare=False)
+    _epoch: int | None = field(default=None, init=False, repr=False, compare=False)
+    _batch_offset: int = field(default=0, init=False, repr=False, compare=False)
 
     @property
     def predict_slot(self) -> bool:
@@ -228,7 +240,7 @@ class SequenceCollator(DataCollatorMixin):
             raise ValueError(
                 f"Invalid negative_sampling={self.negative_sampling!r}; must be one of {_negatives.SAMPLERS}"
             )
-        for name in ("shared_negatives", "exclude_history_from_negatives"):
+        for name in ("shared_negatives", "exclude_history_from_negatives", "emit_seen_ids"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"Invalid {name}={getattr(self, name)!r}; must be a bool")
         if self.exclude_history_from_negatives and self.shared_negatives:
@@ -302,11 +314,23 @@ class SequenceCollator(DataCollatorMixin):
             raise ValueError(f"Invalid return_tensors={value!r}; only 'pt' (torch) is supported")
 
     def _get_generator(self) -> torch.Generator:
+        """This batch's generator (see ``hf_seqmask._seeding.batch_seed``); none is kept between calls."""
         key = _seeding.process_key()
-        if self._generator is None or self._generator_key != key:
-            self._generator = _seeding.make_generator(self.seed, _seeding.stream_key())
-            self._generator_key = key
-        return self._generator
+        if self._process_key != key:  # a new process or DataLoader worker: its own count (and entropy)
+            self._process_key, self._calls = key, 0
+            self._process_seed = self.seed if self.seed is not None else _seeding.fresh_seed()
+        call, self._calls = self._calls, self._calls + 1
+        seed = _seeding.batch_seed(self._process_seed, call, epoch=self._epoch, batch_offset=self._batch_offset)
+        return _seeding.generator_from_seed(seed)
+
+    def set_epoch(self, epoch: int, skipped_batches: int = 0) -> None:
+        """Key the masks of the next batches by ``(epoch, batch index)``, counting from
+        ``skipped_batches`` (the batches a resumed run skips): a resumed run then draws the masks of
+        the uninterrupted one, with any number of (non-persistent) DataLoader workers.
+        :class:`hf_seqmask.resume.CollatorEpochCallback` calls it at every epoch's start."""
+        _check_int("epoch", epoch, minimum=0)
+        _check_int("skipped_batches", skipped_batches, minimum=0)
+        self._epoch, self._batch_offset, self._calls = int(epoch), int(skipped_batches), 0
 
     @property
     def history_limit(self) -> int | None:
@@ -333,6 +357,9 @@ class SequenceCollator(DataCollatorMixin):
         item_rows = self._column(features, self.input_key)
         flat, lengths = _padding.flatten_id_rows(item_rows, key=self.input_key)
         self._check_ids(flat, lengths)
+        seen = None
+        if self.mode == "eval" and self.eval_on_last_item_only and self.emit_seen_ids:
+            seen = torch.from_numpy(_padding.all_but_last(flat, lengths, self.pad_token_id))  # before truncation
         side_flat = {}
         for key in self.side_feature_keys:
             values, value_lengths = _padding.flatten_feature_rows(self._column(features, key), key=key)
@@ -377,7 +404,13 @@ class SequenceCollator(DataCollatorMixin):
                 )
             passthrough[key] = self._collate_passthrough(features, key)
         return PaddedBatch(
-            items, torch.from_numpy(real), torch.from_numpy(lengths), torch.from_numpy(slot_mask), side, passthrough
+            items,
+            torch.from_numpy(real),
+            torch.from_numpy(lengths),
+            torch.from_numpy(slot_mask),
+            side,
+            passthrough,
+            seen,
         )
 
     @staticmethod
@@ -455,6 +488,8 @@ class SequenceCollator(DataCollatorMixin):
         for key, values in padded.side_features.items():
             # A hidden or replaced item's side features would reveal it: they are padded too.
             batch[key] = values.masked_fill(changed, self.side_feature_pad_value)
+        if padded.seen is not None:
+            batch["seen_ids"] = padded.seen
         self._extra_outputs(padded, masking, batch)
         batch.update(padded.passthrough)
         return batch
