@@ -115,11 +115,11 @@ def reevaluate(out: Path) -> None:
     """Recomputes the test rows of a finished run from its saved model with the current evaluation code
     (the training is not repeated); the summary records that it was re-evaluated."""
     from hf_seqmask import SeqRecModel
-    from hf_seqmask.cli import evaluate_test, load_data, parse_args
+    from hf_seqmask.cli import Job, evaluate_test, load_data
 
     summary = json.loads((out / "metrics.json").read_text())
     # Defaults first: a run from an older main job lacks the flags added since.
-    args = argparse.Namespace(**{**vars(parse_args([])), **summary["arguments"]})
+    args = Job.from_summary(summary["arguments"])
     splits, _, _, _ = load_data(args)
     model = SeqRecModel.from_pretrained(out / "model")
     if model.config.max_seq_length is None:  # saved before the config carried the masking spec

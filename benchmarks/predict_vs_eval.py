@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 
 from hf_seqmask import SeqRecModel
-from hf_seqmask.cli import evaluate_test, load_data, parse_args
+from hf_seqmask.cli import Job, evaluate_test, load_data
 from hf_seqmask.metrics import evaluate_ranking
 
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--output", type=Path, default=Path("docs/predict_vs_eval.md"))
     args = parser.parse_args(argv)
     summary = json.loads((args.run / "metrics.json").read_text())
-    job = argparse.Namespace(**{**vars(parse_args([])), **summary["arguments"]})
+    job = Job.from_summary(summary["arguments"])
     splits, vocabulary, _, description = load_data(job)
     model = SeqRecModel.from_pretrained(args.run / "model").eval()
     max_length = model.config.max_seq_length

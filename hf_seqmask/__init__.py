@@ -18,7 +18,6 @@ from .collators import (
     ReplacementCollator,
     SequenceCollator,
 )
-from .early_stopping import RankingEarlyStopping
 from .mask_embedding import MaskEmbedding, apply_mask_embedding
 from .model_inputs import keep_model_inputs
 from .modeling import SeqRecConfig, SeqRecModel, SeqRecOutput
@@ -55,7 +54,6 @@ __all__ = [
     "MaskEmbedding",
     "MaskedCollator",
     "PermutationCollator",
-    "RankingEarlyStopping",
     "ReplacementCollator",
     "SeqRecConfig",
     "SeqRecModel",

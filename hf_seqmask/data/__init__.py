@@ -1,5 +1,6 @@
 """The data layer on ``datasets``: item vocabulary, sequences, splits, MovieLens."""
 
+from .files import interaction_files, load_interactions
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
 from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
 from .streaming import stream_interactions, stream_sequences
@@ -11,8 +12,10 @@ __all__ = [
     "MovieLens",
     "encode_sequences",
     "group_into_sequences",
+    "interaction_files",
     "keep_known_items",
     "leave_one_out",
+    "load_interactions",
     "load_movielens",
     "stream_interactions",
     "stream_sequences",
