@@ -18,6 +18,7 @@ import itertools
 import platform
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -339,7 +340,16 @@ def main(argv: list[str] | None = None) -> str:
     text = report(results, grid, loader_rows, expansion_ms(), command.strip(), single_thread)
     print(text)
     if args.output:
-        Path(args.output).write_text(text)
+        output = Path(args.output)
+        chart = output.with_name(output.stem + "_throughput.png")
+        text = text.replace(
+            "## Throughput, lists inputs", f"![throughput]({chart.name})\n\n## Throughput, lists inputs", 1
+        )
+        output.write_text(text)
+        sys.path.insert(0, str(Path(__file__).parent))
+        from charts import throughput_chart  # benchmarks/charts.py, beside this script
+
+        throughput_chart(output, chart)
     return text
 
 

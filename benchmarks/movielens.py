@@ -15,7 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import charts
 
 PAIRS = {
     "gpt2-clm": ["--model", "gpt2", "--scheme", "clm"],
@@ -64,9 +68,15 @@ def setup_of(args: dict, summary: dict) -> str:
 
 
 def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
-    """Rebuilds the table part of ``path`` from every run; a ``## Discussion`` section already there is kept."""
+    """Rebuilds the table part of ``path`` from every run (each run's metrics.json is also kept under
+    ``docs/ml1m_runs/``, so the table can be rebuilt on another machine); a ``## Discussion`` section
+    already there is kept. Redraws the charts beside it (``benchmarks/charts.py``)."""
     previous = path.read_text() if path.exists() else ""
     discussion = previous[previous.index(DISCUSSION) :] if DISCUSSION in previous else ""
+    kept = path.parent / "ml1m_runs"
+    for run in runs.glob("*/metrics.json"):
+        kept.mkdir(parents=True, exist_ok=True)
+        (kept / f"{run.parent.name}.json").write_text(run.read_text())
     lines = [
         "# MovieLens-1M results",
         "",
@@ -81,8 +91,11 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
         " validation NDCG@10 | train min | hyper-parameters | command |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    summaries = [(f.parent.name, json.loads(f.read_text())) for f in runs.glob("*/metrics.json")]
-    for name, summary in sorted(summaries, key=lambda item: -_test_row(item[1], "excluded")["ndcg@10"]):
+    summaries = {f.stem: json.loads(f.read_text()) for f in kept.glob("*.json")}
+    summaries.update({f.parent.name: json.loads(f.read_text()) for f in runs.glob("*/metrics.json")})
+    summaries = list(summaries.items())
+    rows: list[tuple[float, str]] = []
+    for name, summary in summaries:
         args = summary["arguments"]
         ours_ex, ours_in = _test_row(summary, "excluded"), _test_row(summary, "included")
         popularity = _test_row(summary, "excluded", model="popularity")
@@ -90,19 +103,41 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
         best = f"{validation['best']['ndcg@10']:.4f}" if validation and validation["best"] else "—"
         if summary.get("reevaluated"):
             name += " †"
-        lines.append(
+        rows.append((ours_ex["ndcg@10"], (
             f"| {name} | {ours_ex['ndcg@10']:.4f} | {ours_ex['recall@10']:.4f} | {ours_ex['mrr@10']:.4f} | "
             f"{ours_in['ndcg@10']:.4f} / {ours_in['recall@10']:.4f} | {popularity['ndcg@10']:.4f} | {best} | "
             f"{summary['train_seconds'] / 60:.0f} | {setup_of(args, summary)} | `{summary.get('command', '')}` |"
-        )
+        )))  # fmt: skip
+    # Rows of earlier runs whose metrics.json is not on this machine are carried over as written.
+    names = {name for name, _ in summaries}
+    if "| run |" in previous:
+        for row in charts.markdown_table(previous, "| run |"):
+            if row["run"].replace(" †", "") not in names:
+                rows.append((float(row["NDCG@10"]), "| " + " | ".join(row.values()) + " |"))
+    lines += [line for _, line in sorted(rows, key=lambda row: -row[0])]
     lines += ["", "Published (NDCG@10 / Recall@10):", "", "| model | NDCG@10 | Recall@10 |", "|---|---|---|"]
     for name, ndcg, recall in PUBLISHED:
         lines.append(f"| {name} | {'—' if ndcg is None else f'{ndcg:.4f}'} | {recall:.4f} |")
+    lines += ["", "![NDCG@10 per run and published](results_ndcg.png)", "",
+              "![validation curves](results_validation.png)"]  # fmt: skip
     text = "\n".join(lines) + "\n"
     if discussion:
         text += "\n" + discussion
     path.write_text(text)
+    _draw_charts(path)
     return text
+
+
+def _draw_charts(results: Path) -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("matplotlib is not installed: charts not redrawn (pip install -e '.[plots]')")
+        return
+    charts.results_chart(results, results.with_name("results_ndcg.png"))
+    logs = results.with_name("ml1m_logs")
+    if logs.is_dir():
+        charts.validation_chart(logs, results.with_name("results_validation.png"))
 
 
 def _test_row(summary: dict, history: str, model: str | None = None) -> dict:

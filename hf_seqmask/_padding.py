@@ -42,7 +42,9 @@ def flatten_feature_rows(rows: Sequence, *, key: str) -> tuple[np.ndarray, np.nd
 def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarray, np.ndarray]:
     first = rows[0]
     try:
-        if isinstance(first, (list, tuple)):
+        # All rows plain lists: a numpy row among them would be iterated as numpy scalars, and numpy < 2
+        # lets operator.index take np.bool_ (True -> 1). One isinstance per row, not per item.
+        if isinstance(first, (list, tuple)) and all(isinstance(r, (list, tuple)) for r in rows):
             lengths = np.fromiter(map(len, rows), np.int64, len(rows))
             total = int(lengths.sum())
             try:  # operator.index rejects floats, strings and nested rows that fromiter would coerce

@@ -60,7 +60,13 @@ def test_every_sequence_is_seen_once_per_epoch_across_workers_and_ranks(tmp_path
         loader = DataLoader(shard, batch_size=3, num_workers=2, collate_fn=collator)  # 1 file per worker
         for batch in loader:
             seen += batch["user_id"].tolist()
-            assert torch.isfinite(batch["input_ids"].float()).all()
+            # Every row holds exactly its user's items (masked ones restored from the labels).
+            restored = torch.where(batch["labels"] != -100, batch["labels"], batch["input_ids"])
+            for user, row, real in zip(
+                batch["user_id"].tolist(), restored, batch["attention_mask"].bool(), strict=True
+            ):
+                expected = vocabulary.encode(frame.loc[frame["user_id"] == user, "item_id"].tolist())
+                assert sorted(row[real].tolist()) == sorted(expected), user
     assert sorted(seen) == list(range(40)), "each user exactly once"
 
 
