@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -23,12 +24,20 @@ LAUNCHERS = {
 }  # fmt: skip
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @needs_index
 @pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
 def test_two_process_training_evaluates_every_user_once_like_one_process(tmp_path, launcher):
     if launcher == "accelerate" and shutil.which("accelerate") is None:
         pytest.skip("the accelerate command is not on PATH")
-    command = [*LAUNCHERS[launcher], "-m", "hf_seqmask.cli", *TINY, "--output-dir", str(tmp_path)]
+    # A fresh port per launch: back-to-back launches on the default port 29500 can find it still held.
+    port = ["--main_process_port" if launcher == "accelerate" else "--master_port", str(_free_port())]
+    command = [*LAUNCHERS[launcher], *port, "-m", "hf_seqmask.cli", *TINY, "--output-dir", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "metrics.json").read_text())
