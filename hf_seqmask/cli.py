@@ -142,6 +142,7 @@ class JobTrainingArguments(TrainingArguments):
     logging_steps: float = 0.1
     save_strategy: str = "no"
     log_level: str = "warning"
+    seed: int = 0
 
 
 DATACLASSES = (DataArguments, ModelArguments, MaskingArguments, JobArguments, JobTrainingArguments)
@@ -450,6 +451,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "epochs_trained": round(trainer.state.epoch or 0, 2),
         "validation": {"history": report.history, "best": best} if report.history else None,
         "test": rows,
+        "log_history": trainer.state.log_history,  # what curves.png shows
     }
     (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
     print(f"saved the model to {output_dir / 'model'} and the metrics to {output_dir / 'metrics.json'}")

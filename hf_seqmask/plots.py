@@ -30,19 +30,21 @@ def plot_training_curves(log_history: list[dict[str, Any]], path: str | Path, *,
     evaluations = [entry for entry in log_history if "eval_ndcg@10" in entry]
     if not losses and not evaluations:
         return False
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    panels = 2 if evaluations else 1  # no validation run: the loss alone
+    figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 3.6), squeeze=False)
+    left, right = axes[0][0], axes[0][-1]
     if losses:
         left.plot(*zip(*losses, strict=True), color="tab:blue")
     left.set(xlabel="step", ylabel="training loss", title="training loss")
-    for key, label, style in (
-        ("eval_ndcg@10", "history excluded", "-o"),
-        ("eval_ndcg@10_with_history", "included", "--o"),
-    ):
-        points = [(entry.get("epoch", entry.get("step")), entry[key]) for entry in evaluations if key in entry]
-        if points:
-            right.plot(*zip(*points, strict=True), style, label=label, markersize=3)
-    right.set(xlabel="epoch", ylabel="NDCG@10", title="validation NDCG@10")
     if evaluations:
+        for key, label, style in (
+            ("eval_ndcg@10", "history excluded", "-o"),
+            ("eval_ndcg@10_with_history", "history included", "--o"),
+        ):
+            points = [(entry.get("epoch", entry.get("step")), entry[key]) for entry in evaluations if key in entry]
+            if points:
+                right.plot(*zip(*points, strict=True), style, label=label, markersize=3)
+        right.set(xlabel="epoch", ylabel="NDCG@10", title="validation NDCG@10")
         right.legend()
     if title:
         figure.suptitle(title, fontsize=9)
