@@ -70,11 +70,15 @@ def test_every_sequence_is_seen_once_per_epoch_across_workers_and_ranks(tmp_path
     assert sorted(seen) == list(range(40)), "each user exactly once"
 
 
-def test_a_user_split_across_runs_is_refused(tmp_path):
+def test_a_user_split_across_runs_or_files_is_refused(tmp_path):
     pd.DataFrame({"user_id": [1, 2, 1], "item_id": [5, 6, 7]}).to_parquet(tmp_path / "a.parquet")
     vocabulary = ItemVocabulary.build([5, 6, 7])
-    with pytest.raises(ValueError, match="user 1 appears in two separate runs"):
-        list(stream_sequences([tmp_path / "a.parquet"], vocabulary))
+    with pytest.raises(ValueError, match=r"a\.parquet, row 2: user 1 already had rows earlier in this file"):
+        list(stream_sequences([tmp_path / "a.parquet"], vocabulary, time_column=None))
+    pd.DataFrame({"user_id": [1, 2], "item_id": [5, 6]}).to_parquet(tmp_path / "b.parquet")
+    pd.DataFrame({"user_id": [2, 3], "item_id": [7, 5]}).to_parquet(tmp_path / "c.parquet")
+    with pytest.raises(ValueError, match=r"c\.parquet, row 0: user 2 already had rows in .*b\.parquet"):
+        list(stream_sequences([tmp_path / "b.parquet", tmp_path / "c.parquet"], vocabulary, time_column=None))
     with pytest.raises(ValueError, match=r"all be \.parquet or all \.jsonl"):
         stream_sequences([tmp_path / "a.parquet", tmp_path / "b.csv"], vocabulary)
 
@@ -88,3 +92,20 @@ def test_preprocessing_a_large_file_with_two_processes_equals_one(tmp_path):
     one = encode_sequences(sequences, vocabulary, num_proc=1)
     two = encode_sequences(sequences, vocabulary, num_proc=2)
     assert one["input_ids"] == two["input_ids"]
+
+
+def test_rows_without_a_user_or_time_are_refused_and_each_user_is_sorted_by_time(tmp_path):
+    vocabulary = ItemVocabulary.build([5, 6, 7])
+    pd.DataFrame({"user_id": [1, 1, 1, 2], "item_id": [5, 6, 7, 5], "timestamp": [30, 10, 20, 1]}).to_parquet(
+        tmp_path / "ok.parquet"
+    )
+    rows = list(stream_sequences([tmp_path / "ok.parquet"], vocabulary))
+    assert [r["input_ids"] for r in rows] == [vocabulary.encode([6, 7, 5]), vocabulary.encode([5])]
+    (tmp_path / "nouser.jsonl").write_text(
+        '{"user_id": 1, "item_id": 5, "timestamp": 1}\n{"item_id": 6, "timestamp": 2}\n'
+    )
+    with pytest.raises(ValueError, match=r"nouser\.jsonl, row 1: no 'user_id' value"):
+        list(stream_sequences([tmp_path / "nouser.jsonl"], vocabulary))
+    (tmp_path / "notime.jsonl").write_text('{"user_id": 1, "item_id": 5, "timestamp": null}\n')
+    with pytest.raises(ValueError, match=r"notime\.jsonl, row 0: user 1 has no 'timestamp' value"):
+        list(stream_sequences([tmp_path / "notime.jsonl"], vocabulary))

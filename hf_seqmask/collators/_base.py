@@ -394,8 +394,19 @@ class SequenceCollator(DataCollatorMixin):
             for key, values in side_flat.items()
         }
         skip = {self.input_key, *self.side_feature_keys}
+        keys = features[0].keys()
+        if not all(example.keys() == keys for example in features):  # one C-level comparison per row
+            row = next(i for i, example in enumerate(features) if example.keys() != keys)
+            extra, missing = (
+                sorted(map(str, features[row].keys() - keys)),
+                sorted(map(str, keys - features[row].keys())),
+            )
+            raise ValueError(
+                f"row {row} has other keys than row 0 (extra {extra}, missing {missing}); every example of a batch "
+                "must have the same keys"
+            )
         passthrough = {}
-        for key in features[0]:
+        for key in keys:
             if key in skip:
                 continue
             if key in OUTPUT_KEYS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,12 +21,18 @@ def group_into_sequences(
     item_column: str = "item_id",
     time_column: str = "timestamp",
     side_columns: Sequence[str] = (),
+    missing_time: str = "error",
 ) -> Dataset:
     """One row per user: the user's items sorted by time, with the side columns carried along.
 
     Tie rule: interactions with equal timestamps keep their order in ``interactions`` (a stable sort),
     so the result is the same on every run. Users come out sorted by id. Every per-item output
     column (``item_column``, ``time_column``, each side column) holds a list per user.
+
+    Times: numbers, Arrow timestamps, or strings -- numbers written as text sort as numbers ("9" <
+    "10"), ISO 8601 dates as dates; other strings raise. A missing time (None, NaN) would sort the
+    interaction to an arbitrary place: ``missing_time="error"`` (default) raises naming the row,
+    ``"drop"`` leaves those interactions out and warns with their count. A missing user raises.
 
     Example:
         >>> rows = Dataset.from_dict({"user_id": [2, 1, 2, 2], "item_id": ["a", "b", "c", "d"],
@@ -37,12 +44,33 @@ def group_into_sequences(
     missing = [c for c in columns if c not in interactions.column_names]
     if missing:
         raise ValueError(f"columns {missing} not in the interactions; they have {interactions.column_names}")
+    if missing_time not in ("error", "drop"):
+        raise ValueError(f"Invalid missing_time={missing_time!r}; must be 'error' or 'drop'")
     table = _arrow_table(interactions.select_columns(columns))
+    if table.column(user_column).null_count:
+        first = int(pc.index(pc.is_null(table.column(user_column)), True).as_py())
+        raise ValueError(
+            f"column {user_column!r}: {table.column(user_column).null_count} rows have no user (first: row {first})"
+        )
+    sort_times = _sortable_times(table.column(time_column), time_column)
+    missing = pc.is_null(sort_times, nan_is_null=True)
+    if pc.any(missing).as_py():
+        count, first = pc.sum(missing).as_py(), int(pc.index(missing, True).as_py())
+        if missing_time == "error":
+            raise ValueError(
+                f"column {time_column!r}: {count} interactions have no time (the first is row {first}); pass "
+                "missing_time='drop' to leave them out"
+            )
+        warnings.warn(
+            f"group_into_sequences: dropped {count} interactions without a {time_column!r} value", stacklevel=2
+        )
+        keep = pc.invert(missing)
+        table, sort_times = table.filter(keep), sort_times.filter(keep)
     users = pc.dictionary_encode(table.column(user_column)).combine_chunks()  # codes by first appearance
     user_rank = np.empty(len(users.dictionary), np.int64)
     user_rank[pc.sort_indices(users.dictionary).to_numpy()] = np.arange(len(users.dictionary))
     user_key = user_rank[users.indices.to_numpy()]  # (N,) position of each row's user in sorted order
-    times = table.column(time_column).to_numpy()
+    times = sort_times.to_numpy()
     # lexsort sorts by the last key first; the row index as the first key makes ties keep file order.
     order = np.lexsort((np.arange(table.num_rows), times, user_key))
     table = table.take(pa.array(order))
@@ -53,6 +81,26 @@ def group_into_sequences(
     for column in columns[1:]:
         grouped[column] = pa.ListArray.from_arrays(offsets, table.column(column).combine_chunks())
     return Dataset(pa.table(grouped))
+
+
+def _sortable_times(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """The time column in a type that sorts as time does: numbers and timestamps as they are, strings
+    parsed as numbers or else as ISO 8601 dates (anything else raises, naming the column)."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+            return pc.cast(column, pa.int64())
+        return column
+    for target in (pa.float64(), pa.timestamp("ns")):
+        try:
+            parsed = pc.cast(column, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return pc.cast(parsed, pa.int64()) if target != pa.float64() else parsed
+    sample = next((v for v in column.to_pylist() if v is not None), None)
+    raise TypeError(
+        f"column {name!r} holds times as text that are neither numbers nor ISO 8601 dates (e.g. {sample!r}); "
+        "convert it to numbers or timestamps first"
+    )
 
 
 def _arrow_table(dataset: Dataset) -> pa.Table:
@@ -88,10 +136,12 @@ def keep_known_items(interactions: Dataset, vocabulary: ItemVocabulary, *, item_
     return Dataset(table.filter(known))
 
 
-def leave_one_out(sequences: Dataset, *, per_item_columns: Sequence[str] = ("input_ids",)) -> DatasetDict:
+def leave_one_out(sequences: Dataset, *, per_item_columns: Sequence[str] | None = None) -> DatasetDict:
     """The standard next-item split: ``test`` = the whole sequence (its last item is the target),
     ``validation`` = all but the last item, ``train`` = all but the last two.
 
+    ``per_item_columns`` are cut alike; by default every list column (``input_ids``, ``item_id``,
+    ``timestamp``, side features), so no split keeps a later split's items in another column.
     Every user stays in every split (rows too short for a target give none; the metrics count them).
 
     Example:
@@ -106,11 +156,18 @@ def leave_one_out(sequences: Dataset, *, per_item_columns: Sequence[str] = ("inp
 
         return cut
 
+    if per_item_columns is None:
+        per_item_columns = [name for name, feature in sequences.features.items() if _is_list_feature(feature)]
     return DatasetDict(
         train=sequences.map(drop_last(2), batched=True, desc="train split"),
         validation=sequences.map(drop_last(1), batched=True, desc="validation split"),
         test=sequences,
     )
+
+
+def _is_list_feature(feature: Any) -> bool:
+    """Whether a ``datasets`` feature holds one list per row (``Sequence``/``List``/``LargeList``)."""
+    return isinstance(feature, list) or type(feature).__name__ in ("Sequence", "List", "LargeList")
 
 
 def time_split(

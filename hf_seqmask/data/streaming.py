@@ -1,8 +1,8 @@
 """Data larger than memory: interactions in local Parquet / JSONL files, streamed into sequences.
 
 The files are read with ``datasets``' streaming loaders. Interactions must arrive grouped by user
-(e.g. sorted by user, then time, as most exports are): consecutive rows of one user form one
-sequence, so memory holds one user at a time. Each file is a shard: DataLoader workers and
+(e.g. sorted by user, as most exports are): consecutive rows of one user form one sequence, sorted
+by time, so memory holds one user at a time. Each file is a shard: DataLoader workers and
 distributed ranks (``datasets.distributed.split_dataset_by_node``) each get their own files, so every
 sequence is seen once per epoch. A user's rows must not span two files.
 """
@@ -10,6 +10,7 @@ sequence is seen once per epoch. A user's rows must not span two files.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -43,20 +44,32 @@ def stream_sequences(
     *,
     user_column: str = "user_id",
     item_column: str = "item_id",
+    time_column: str | None = "timestamp",
     side_columns: Sequence[str] = (),
     unknown: str = "drop",
 ) -> IterableDataset:
     """Streamed ``{user_column, "input_ids", *side_columns}`` rows, one per user, from interaction files
     grouped by user. Items outside ``vocabulary`` are dropped (``unknown="drop"``, with their side
-    values) or raise (``"error"``)."""
+    values) or raise (``"error"``).
+
+    Each user's rows are sorted by ``time_column`` (stable: equal times keep file order; ``None``: file
+    order). A row without a user or a time raises, naming the file and row; so does a user whose rows
+    are not contiguous, within a file or across the files one reader goes through (a user split over
+    two files would otherwise become two users).
+    """
     if unknown not in ("drop", "error"):
         raise ValueError(f"Invalid unknown={unknown!r}; must be 'drop' or 'error'")
     files = [str(f) for f in files]
     _file_format(files)  # validates the file types up front
 
+    # user -> its file, across every file this process reads (datasets calls ``generate`` once per file)
+    seen: dict = {}
+
     def generate(shards: list[str]) -> Iterator[dict]:
         for shard in shards:
-            yield from _group(_read_rows(shard), vocabulary, user_column, item_column, side_columns, unknown)
+            grouped = _group(_read_rows(shard), shard, seen, vocabulary, user_column, item_column, time_column,
+                             side_columns, unknown)  # fmt: skip
+            yield from grouped
 
     return IterableDataset.from_generator(generate, gen_kwargs={"shards": files})
 
@@ -75,18 +88,40 @@ def _read_rows(path: str) -> Iterator[dict]:
                 yield json.loads(line)
 
 
-def _group(rows, vocabulary, user_column, item_column, side_columns, unknown) -> Iterator[dict]:
-    current, items, sides = None, [], {c: [] for c in side_columns}
-    seen_users = set()
-    for row in rows:
-        user = row[user_column]
+def _group(rows, path, seen, vocabulary, user_column, item_column, time_column, side_columns, unknown):
+    current, run, here = None, [], set()  # ``here``: the users of this pass over this file
+    for index, row in enumerate(rows):
+        user = row.get(user_column)
+        if user is None:
+            raise ValueError(f"{path}, row {index}: no {user_column!r} value (every interaction needs a user)")
+        if time_column is not None and _missing(row.get(time_column)):
+            raise ValueError(f"{path}, row {index}: user {user!r} has no {time_column!r} value")
         if user != current:
             if current is not None:
-                yield _sequence(current, items, sides, user_column)
-            if user in seen_users:
-                raise ValueError(f"user {user!r} appears in two separate runs of rows: group the file by user")
-            seen_users.add(user)
-            current, items, sides = user, [], {c: [] for c in side_columns}
+                yield _sequence(current, run, vocabulary, user_column, item_column, time_column, side_columns, unknown)
+            if user in here or seen.get(user, path) != path:  # (a later epoch re-reads the same file)
+                where = "earlier in this file" if user in here else f"in {seen[user]}"
+                raise ValueError(
+                    f"{path}, row {index}: user {user!r} already had rows {where}; a user's interactions must be "
+                    "contiguous and in one file (group the files by user)"
+                )
+            seen[user] = path
+            here.add(user)
+            current, run = user, []
+        run.append(row)
+    if current is not None:
+        yield _sequence(current, run, vocabulary, user_column, item_column, time_column, side_columns, unknown)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _sequence(user, run, vocabulary, user_column, item_column, time_column, side_columns, unknown) -> dict:
+    if time_column is not None:
+        run = sorted(run, key=lambda row: row[time_column])  # stable: ties keep file order
+    items, sides = [], {column: [] for column in side_columns}
+    for row in run:
         if row[item_column] not in vocabulary:
             if unknown == "error":
                 raise KeyError(f"item {row[item_column]!r} of user {user!r} is not in the vocabulary")
@@ -94,9 +129,4 @@ def _group(rows, vocabulary, user_column, item_column, side_columns, unknown) ->
         items.append(vocabulary.encode([row[item_column]])[0])
         for column in side_columns:
             sides[column].append(row[column])
-    if current is not None:
-        yield _sequence(current, items, sides, user_column)
-
-
-def _sequence(user, items, sides, user_column) -> dict:
     return {user_column: user, "input_ids": items, **sides}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..reserved import MASK_TOKEN_ID, NUM_RESERVED_IDS, PAD_TOKEN_ID
@@ -49,8 +51,14 @@ class ItemVocabulary:
 
     @classmethod
     def build(cls, raw_items: Iterable, *, min_frequency: int = 1) -> ItemVocabulary:
-        """Count ``raw_items`` (every interaction's item) and number the frequent ones."""
-        return cls._from_counter(Counter(_plain(item) for item in raw_items), min_frequency)
+        """Count ``raw_items`` (every interaction's item) and number the frequent ones.
+
+        Raw ids are ints or strings (numpy's too); ``None``, NaN, floats, bools, tuples and other
+        values raise, naming the position: they do not survive a save/load round trip as themselves.
+        """
+        return cls._from_counter(
+            Counter(_raw_id(item, position) for position, item in enumerate(raw_items)), min_frequency
+        )
 
     @classmethod
     def _from_counter(cls, counter: Counter, min_frequency: int) -> ItemVocabulary:
@@ -71,6 +79,18 @@ class ItemVocabulary:
     def from_interactions(cls, interactions, *, item_column: str = "item_id", min_frequency: int = 1) -> ItemVocabulary:
         """:meth:`build` from a ``datasets.Dataset`` column, counted by Arrow (fast on millions of rows)."""
         column = interactions.select_columns([item_column]).with_format("arrow")[:].column(item_column)
+        if column.null_count:
+            first = int(pc.index(pc.is_null(column), True).as_py())
+            raise ValueError(
+                f"column {item_column!r}: {column.null_count} rows have no item id (the first is row {first})"
+            )
+        if not (
+            pa.types.is_integer(column.type) or pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        ):
+            raise TypeError(
+                f"column {item_column!r} holds {column.type} item ids; raw item ids must be integers or strings "
+                "(cast the column first)"
+            )
         counts = pc.value_counts(column)
         values, numbers = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
         return cls._from_counter(Counter(dict(zip(values, numbers, strict=True))), min_frequency)
@@ -101,12 +121,18 @@ class ItemVocabulary:
         return ids
 
     def decode(self, ids: Iterable[int]) -> list:
-        """Ids -> raw ids (reserved ids raise)."""
+        """Ids -> raw ids (reserved ids, out-of-range ids and non-integers raise)."""
         out = []
-        for i in ids:
-            if not self.num_reserved <= int(i) < self.vocab_size:
-                raise KeyError(f"id {int(i)} is reserved or outside the vocabulary (size {self.vocab_size})")
-            out.append(self.items[int(i) - self.num_reserved])
+        for position, i in enumerate(ids):
+            if isinstance(i, (bool, np.bool_)):
+                raise TypeError(f"id {i!r} at position {position} is a bool, not an item id")
+            try:
+                index = operator.index(i)
+            except TypeError:
+                raise TypeError(f"id {i!r} at position {position} is not an integer") from None
+            if not self.num_reserved <= index < self.vocab_size:
+                raise KeyError(f"id {index} is reserved or outside the vocabulary (size {self.vocab_size})")
+            out.append(self.items[index - self.num_reserved])
         return out
 
     def frequencies(self) -> np.ndarray:
@@ -143,3 +169,14 @@ class ItemVocabulary:
 def _plain(item: Any) -> Any:
     """numpy scalars -> Python scalars, so 5, np.int64(5) and a JSON round trip agree."""
     return item.item() if isinstance(item, np.generic) else item
+
+
+def _raw_id(item: Any, position: int) -> int | str:
+    """A raw item id as the vocabulary keeps it: an int or a str (what JSON saves and loads back)."""
+    item = _plain(item)
+    if isinstance(item, str) or (isinstance(item, int) and not isinstance(item, bool)):
+        return item
+    raise TypeError(
+        f"item {item!r} at position {position} is a {type(item).__name__}; raw item ids must be ints or strings "
+        "(None and NaN are missing values: drop or fill those interactions first)"
+    )

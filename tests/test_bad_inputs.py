@@ -1,0 +1,110 @@
+"""No silent data loss, no silent wrong data: each input that used to be taken wrongly now does the
+right thing or raises naming the option, row or user and the bad value."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from datasets import Dataset
+
+from hf_seqmask import CausalCollator, MaskedCollator, PermutationCollator
+from hf_seqmask.data import ItemVocabulary, group_into_sequences, leave_one_out
+
+V = 50
+
+
+# ---------------------------------------------------------------------------- group_into_sequences
+def _rows(times, users=(1, 1, 1)):
+    return Dataset.from_dict({"user_id": list(users), "item_id": ["a", "b", "c"], "timestamp": times})
+
+
+def test_a_missing_time_raises_or_is_dropped_and_counted():
+    with pytest.raises(ValueError, match=r"column 'timestamp': 1 interactions have no time \(the first is row 1\)"):
+        group_into_sequences(_rows([5, None, 1]))
+    with pytest.warns(UserWarning, match="dropped 1 interactions without a 'timestamp' value"):
+        grouped = group_into_sequences(_rows([5, None, 1]), missing_time="drop")
+    assert grouped["item_id"] == [["c", "a"]]
+    with pytest.warns(UserWarning, match="dropped 1 interactions"):
+        assert group_into_sequences(_rows([5.0, float("nan"), 1.0]), missing_time="drop")["item_id"] == [["c", "a"]]
+
+
+def test_times_written_as_text_sort_as_numbers_or_dates():
+    assert group_into_sequences(_rows(["10", "9", "100"]))["item_id"] == [["b", "a", "c"]]
+    dates = ["2024-05-01T10:00:00", "2023-01-02", "2024-01-01"]
+    assert group_into_sequences(_rows(dates))["item_id"] == [["b", "c", "a"]]
+    with pytest.raises(TypeError, match=r"column 'timestamp' holds times as text .* \(e\.g\. 'noon'\)"):
+        group_into_sequences(_rows(["noon", "dusk", "dawn"]))
+
+
+def test_a_missing_user_raises():
+    with pytest.raises(ValueError, match=r"column 'user_id': 1 rows have no user \(first: row 2\)"):
+        group_into_sequences(_rows([1, 2, 3], users=(1, 1, None)))
+
+
+def test_leave_one_out_cuts_every_per_item_column():
+    sequences = Dataset.from_dict(
+        {"user_id": [1], "item_id": [["a", "b", "c", "d"]], "timestamp": [[1, 2, 3, 4]], "input_ids": [[2, 3, 4, 5]]}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        splits = leave_one_out(sequences)
+    assert splits["train"][0] == {"user_id": 1, "item_id": ["a", "b"], "timestamp": [1, 2], "input_ids": [2, 3]}
+    assert splits["validation"][0]["item_id"] == ["a", "b", "c"]
+
+
+# ----------------------------------------------------------------------------------- vocabulary
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["a", None], r"item None at position 1 is a NoneType"),
+        (["a", float("nan"), float("nan")], r"item nan at position 1 is a float"),
+        ([("a", 1)], r"item \('a', 1\) at position 0 is a tuple"),
+        ([True], r"item True at position 0 is a bool"),
+    ],
+)
+def test_vocabulary_takes_ints_and_strings_only(items, message):
+    with pytest.raises(TypeError, match=message):
+        ItemVocabulary.build(items)
+
+
+def test_vocabulary_from_interactions_refuses_missing_and_float_ids():
+    with pytest.raises(ValueError, match=r"column 'item_id': 1 rows have no item id \(the first is row 1\)"):
+        ItemVocabulary.from_interactions(Dataset.from_dict({"item_id": ["a", None]}))
+    with pytest.raises(TypeError, match="column 'item_id' holds double item ids"):
+        ItemVocabulary.from_interactions(Dataset.from_dict({"item_id": [1.5, 2.0]}))
+
+
+def test_vocabulary_decode_refuses_non_integers(tmp_path):
+    vocabulary = ItemVocabulary.build(["a", "b", 7])
+    with pytest.raises(TypeError, match=r"id 2\.7 at position 0 is not an integer"):
+        vocabulary.decode([2.7])
+    vocabulary.save_pretrained(tmp_path)
+    loaded = ItemVocabulary.from_pretrained(tmp_path)
+    assert loaded == vocabulary and loaded.encode([7, "a"]) == vocabulary.encode([7, "a"])
+
+
+# ------------------------------------------------------------------------------------ collators
+def test_every_row_must_have_the_keys_of_row_0():
+    collator = MaskedCollator(vocab_size=V, mask_token_id=1, seed=0)
+    with pytest.raises(ValueError, match=r"row 1 has other keys than row 0 \(extra \['labels'\], missing \[\]\)"):
+        collator([{"input_ids": [5, 6]}, {"input_ids": [7, 8], "labels": [7, 8]}])
+    with pytest.raises(ValueError, match=r"row 2 has other keys than row 0 \(extra \[\], missing \['user'\]\)"):
+        collator([{"input_ids": [5], "user": 1}, {"input_ids": [7], "user": 2}, {"input_ids": [8]}])
+
+
+def test_a_2d_tensor_row_after_list_rows_is_refused():
+    collator = CausalCollator(vocab_size=V, mask_token_id=1)
+    with pytest.raises(TypeError, match=r"row 1 of 'input_ids': .* got a tensor of shape \(2, 1\)"):
+        collator([{"input_ids": [5, 6]}, {"input_ids": torch.tensor([[7], [8]])}])
+    with pytest.raises(TypeError, match=r"row 1 of 'input_ids'"):
+        collator([{"input_ids": [5]}, {"input_ids": np.array([True, False])}])
+
+
+def test_a_collator_pickles_after_use_and_keeps_its_stream():
+    collator = PermutationCollator(vocab_size=V, mask_token_id=1, seed=3)
+    rows = [{"input_ids": list(range(2, 20))}] * 4
+    collator(rows)
+    copy = pickle.loads(pickle.dumps(collator))
+    assert torch.equal(copy(rows)["perm_mask"], collator(rows)["perm_mask"])
