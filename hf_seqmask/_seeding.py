@@ -28,10 +28,22 @@ import torch
 
 
 def current_rank() -> int:
-    """The distributed rank of this process (0 when not distributed)."""
+    """The distributed rank of this process: the process group's, else ``RANK`` (set by ``torchrun``
+    and ``accelerate launch``), else 0. A ``RANK`` that is not an integer raises, naming it.
+
+    Inside a spawn/forkserver DataLoader worker neither is reliable (no process group; ``RANK`` may be
+    unset): collators therefore resolve the rank in the main process, when they are pickled for the
+    workers (``SequenceCollator.__getstate__``), and the workers use that.
+    """
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank()
-    return int(os.environ.get("RANK", "0"))
+    value = os.environ.get("RANK")
+    if value is None:
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"the environment variable RANK={value!r} is not an integer rank") from None
 
 
 def process_key() -> tuple[int, int]:
@@ -44,7 +56,9 @@ def process_key() -> tuple[int, int]:
     return os.getpid(), -1 if info is None else info.seed
 
 
-def batch_seed(seed: int, call: int, *, epoch: int | None = None, batch_offset: int = 0) -> int:
+def batch_seed(
+    seed: int, call: int, *, epoch: int | None = None, batch_offset: int = 0, rank: int | None = None
+) -> int:
     """The seed of one batch's generator: the ``call``-th batch this process collates.
 
     Without an epoch (a collator used on its own) the key is ``(seed, rank, worker_slot, epoch_seed,
@@ -55,7 +69,7 @@ def batch_seed(seed: int, call: int, *, epoch: int | None = None, batch_offset: 
     batches a resumed run skips, so a resumed run draws the masks of the uninterrupted one.
     """
     info = torch.utils.data.get_worker_info()
-    rank = current_rank()
+    rank = current_rank() if rank is None else rank
     if epoch is not None:
         worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
         return derive_seed(seed, rank, EPOCH_KEYED, epoch, batch_offset + worker + call * workers)

@@ -108,3 +108,32 @@ def test_a_collator_pickles_after_use_and_keeps_its_stream():
     collator(rows)
     copy = pickle.loads(pickle.dumps(collator))
     assert torch.equal(copy(rows)["perm_mask"], collator(rows)["perm_mask"])
+
+
+# ------------------------------------------------------------------------------------- seeding
+def _worker_masks(collator, rows):
+    loader = torch.utils.data.DataLoader(
+        rows, batch_size=4, num_workers=1, collate_fn=collator, multiprocessing_context="spawn",
+        generator=torch.Generator().manual_seed(0),  # the same worker seeds for both: only the rank differs
+    )  # fmt: skip
+    return [batch["mask_positions"] for batch in loader]
+
+
+def test_spawned_workers_take_the_rank_the_main_process_resolved(monkeypatch):
+    rows = [{"input_ids": list(range(2, 30))} for _ in range(8)]
+    rank0 = _worker_masks(MaskedCollator(vocab_size=V, mask_token_id=1, seed=0), rows)
+    # A process group of rank 1 (seen by the main process only: a spawned worker has none, no RANK either).
+    monkeypatch.setattr("hf_seqmask._seeding.current_rank", lambda: 1)
+    rank1 = _worker_masks(MaskedCollator(vocab_size=V, mask_token_id=1, seed=0), rows)
+    monkeypatch.undo()
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(rank0, _worker_masks(MaskedCollator(vocab_size=V, mask_token_id=1, seed=0), rows), strict=True)
+    )
+    assert not all(torch.equal(a, b) for a, b in zip(rank0, rank1, strict=True)), "ranks draw different masks"
+
+
+def test_a_rank_variable_that_is_not_an_integer_is_named(monkeypatch):
+    monkeypatch.setenv("RANK", "")
+    with pytest.raises(ValueError, match=r"the environment variable RANK='' is not an integer rank"):
+        MaskedCollator(vocab_size=V, mask_token_id=1, seed=0)([{"input_ids": [5, 6]}])

@@ -173,6 +173,7 @@ class SequenceCollator(DataCollatorMixin):
     _calls: int = field(default=0, init=False, repr=False, compare=False)
     _epoch: int | None = field(default=None, init=False, repr=False, compare=False)
     _batch_offset: int = field(default=0, init=False, repr=False, compare=False)
+    _rank: int | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def predict_slot(self) -> bool:
@@ -320,8 +321,19 @@ class SequenceCollator(DataCollatorMixin):
             self._process_key, self._calls = key, 0
             self._process_seed = self.seed if self.seed is not None else _seeding.fresh_seed()
         call, self._calls = self._calls, self._calls + 1
-        seed = _seeding.batch_seed(self._process_seed, call, epoch=self._epoch, batch_offset=self._batch_offset)
+        rank = self._rank if self._rank is not None and _in_worker() else None  # resolved by the main process
+        seed = _seeding.batch_seed(
+            self._process_seed, call, epoch=self._epoch, batch_offset=self._batch_offset, rank=rank
+        )
         return _seeding.generator_from_seed(seed)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for DataLoader workers (spawn/forkserver) at the iterator's start, in the main process:
+        the rank is resolved here, where the process group and ``RANK`` are known."""
+        state = dict(self.__dict__)
+        if not _in_worker():
+            state["_rank"] = _seeding.current_rank()
+        return state
 
     def set_epoch(self, epoch: int, skipped_batches: int = 0) -> None:
         """Key the masks of the next batches by ``(epoch, batch index)``, counting from
@@ -520,6 +532,10 @@ class SequenceCollator(DataCollatorMixin):
         batch_size, width = perm_order.shape
         batch["perm_mask"] = _masking.expand_perm_order(perm_order, batch["attention_mask"])  # (B, L, L)
         batch["target_mapping"] = _masking.identity_target_mapping(batch_size, width)  # (B, L, L)
+
+
+def _in_worker() -> bool:
+    return torch.utils.data.get_worker_info() is not None
 
 
 PERM_FORMATS = ("dense", "compact")
