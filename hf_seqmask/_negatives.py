@@ -26,6 +26,8 @@ class NegativeSampler:
     """
 
     def __init__(self, real_item_ids: torch.Tensor, vocab_size: int, frequencies: torch.Tensor | None = None) -> None:
+        if real_item_ids.numel() == 0:
+            raise ValueError("negative sampling needs item ids to draw, but every id of the vocabulary is reserved")
         self.real_item_ids = real_item_ids
         log_q = torch.full((vocab_size,), -math.inf)
         if frequencies is None:
@@ -34,14 +36,18 @@ class NegativeSampler:
         else:
             weights = torch.zeros(vocab_size, dtype=torch.float64)
             weights[real_item_ids] = frequencies.double()[real_item_ids]
-            total = weights.sum()
-            if not total > 0:
+            if not weights.max() > 0:
                 raise ValueError("item_frequencies give no weight to any real item id")
-            probabilities = weights / total
+            weights = weights / weights.max()  # scaled first: a sum of huge counts would overflow to inf
+            probabilities = weights / weights.sum()
             log_q = probabilities.log().float()
             self._cdf = probabilities.cumsum(0)  # (V,) float64, for inverse-CDF draws
             self._cdf[-1] = 1.0
-        self._log_q = log_q  # (V,) float32, -inf where never drawn
+            # An item of frequency 0 is never drawn, yet may be a target: its logQ correction uses the
+            # smallest drawable probability instead of log 0 (which would make the loss NaN).
+            floor = log_q[real_item_ids][torch.isfinite(log_q[real_item_ids])].min()
+            log_q[real_item_ids] = torch.where(torch.isfinite(log_q[real_item_ids]), log_q[real_item_ids], floor)
+        self._log_q = log_q  # (V,) float32, -inf only at reserved ids
 
     def draw(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
         """Ids of ``shape`` (int64)."""

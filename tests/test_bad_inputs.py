@@ -137,3 +137,46 @@ def test_a_rank_variable_that_is_not_an_integer_is_named(monkeypatch):
     monkeypatch.setenv("RANK", "")
     with pytest.raises(ValueError, match=r"the environment variable RANK='' is not an integer rank"):
         MaskedCollator(vocab_size=V, mask_token_id=1, seed=0)([{"input_ids": [5, 6]}])
+
+
+# ------------------------------------------------------------------------------ negatives, options
+def test_a_zero_frequency_target_keeps_the_sampled_softmax_finite():
+    from ._tiny import VOCAB, tiny_model
+
+    frequencies = np.ones(VOCAB)
+    frequencies[[0, 1, 5]] = 0  # item 5 is never drawn as a negative, but is a target below
+    collator = CausalCollator(
+        vocab_size=VOCAB, mask_token_id=1, num_negatives=8, negative_sampling="popularity",
+        item_frequencies=frequencies, seed=0,
+    )  # fmt: skip
+    batch = collator([{"input_ids": [2, 5, 4, 5]}])
+    assert torch.isfinite(batch["target_log_q"]).all() and 5 not in batch["negative_ids"].tolist()
+    loss = tiny_model("gpt2", "clm", loss="sampled_softmax")(**batch).loss
+    assert torch.isfinite(loss)
+
+
+def test_huge_frequencies_still_draw_real_items():
+    frequencies = np.zeros(V)
+    frequencies[2:] = 1e308  # their sum overflows float64
+    collator = CausalCollator(
+        vocab_size=V, mask_token_id=1, num_negatives=500, negative_sampling="popularity",
+        item_frequencies=frequencies, seed=0,
+    )  # fmt: skip
+    negatives = collator([{"input_ids": [2, 3]}])["negative_ids"]
+    assert (negatives >= 2).all() and len(set(negatives.tolist())) > 30
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: CausalCollator(vocab_size=2, mask_token_id=1, num_negatives=4),
+         r"Invalid num_negatives=4: every id of the vocabulary \(vocab_size=2\) is reserved"),
+        (lambda: PermutationCollator(vocab_size=V, mask_token_id=1, plm_probability=5e-324),
+         r"Invalid plm_probability=5e-324: with max_span_length=5 a span's context would be inf items long"),
+        (lambda: MaskedCollator(vocab_size=V, mask_token_id=1, side_feature_pad_value=float("nan")),
+         r"Invalid side_feature_pad_value=nan; must be finite"),
+    ],
+)  # fmt: skip
+def test_options_that_would_fail_every_batch_are_refused(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

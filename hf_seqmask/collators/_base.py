@@ -219,6 +219,8 @@ class SequenceCollator(DataCollatorMixin):
             raise ValueError(f"Invalid side_feature_keys={self.side_feature_keys!r}; names repeat")
         if isinstance(self.side_feature_pad_value, bool) or not isinstance(self.side_feature_pad_value, (int, float)):
             raise TypeError(f"Invalid side_feature_pad_value={self.side_feature_pad_value!r}; must be a number")
+        if not math.isfinite(self.side_feature_pad_value):
+            raise ValueError(f"Invalid side_feature_pad_value={self.side_feature_pad_value!r}; must be finite")
         _check_int("max_length", self.max_length, minimum=1, optional=True)
         _check_int("pad_to_multiple_of", self.pad_to_multiple_of, minimum=1, optional=True)
         _check_int("seed", self.seed, optional=True)
@@ -230,6 +232,11 @@ class SequenceCollator(DataCollatorMixin):
         self._real_item_ids = torch.nonzero(~reserved).flatten()  # (V - reserved,) the draw pool
         self._negative_sampler = None
         if self.num_negatives:
+            if self._real_item_ids.numel() == 0:
+                raise ValueError(
+                    f"Invalid num_negatives={self.num_negatives}: every id of the vocabulary (vocab_size="
+                    f"{self.vocab_size}) is reserved, so there is no item to draw"
+                )
             frequencies = None
             if self.negative_sampling == "popularity":
                 frequencies = torch.as_tensor(np.asarray(self.item_frequencies, dtype=np.float64))

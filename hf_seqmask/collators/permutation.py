@@ -60,6 +60,11 @@ class PermutationCollator(SequenceCollator):
         super().__post_init__()
         _check_probability("plm_probability", self.plm_probability, low_open=True)
         _check_int("max_span_length", self.max_span_length, minimum=1)
+        if self.max_span_length / self.plm_probability > 2**31:
+            raise ValueError(
+                f"Invalid plm_probability={self.plm_probability!r}: with max_span_length={self.max_span_length} a "
+                f"span's context would be {self.max_span_length / self.plm_probability:.3g} items long (over 2**31)"
+            )
         if not isinstance(self.permute_all, bool):
             raise TypeError(f"Invalid permute_all={self.permute_all!r}; must be a bool")
         check_perm_format(self.perm_format)
