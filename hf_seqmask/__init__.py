@@ -7,6 +7,8 @@ Example:
     'MaskedCollator'
 """
 
+from typing import Any
+
 from transformers import AutoConfig, AutoModel
 
 from ._masking import expand_perm_order, identity_target_mapping
@@ -33,7 +35,7 @@ AutoConfig.register(SeqRecConfig.model_type, SeqRecConfig, exist_ok=True)
 AutoModel.register(SeqRecConfig, SeqRecModel, exist_ok=True)
 
 
-def make_collator(scheme: str, **options) -> SequenceCollator:
+def make_collator(scheme: str, **options: Any) -> SequenceCollator:
     """The collator of ``scheme`` (``clm``, ``mlm``, ``plm`` or ``rtd``) built with ``options``.
 
     Raises:

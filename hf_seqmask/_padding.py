@@ -12,6 +12,7 @@ import itertools
 import numbers
 import operator
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -60,7 +61,7 @@ def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarra
             isinstance(r, np.ndarray) and r.ndim == 1 and (r.dtype.kind in _kinds(integer_only) or r.size == 0)
             for r in rows
         ):
-            return _concat_numpy(rows, integer_only)
+            return _concat_numpy(list(rows), integer_only)
         if isinstance(first, torch.Tensor) and all(
             isinstance(r, torch.Tensor) and r.ndim == 1 and (_tensor_ok(r, integer_only) or r.numel() == 0)
             for r in rows
@@ -94,7 +95,7 @@ def _concat_numpy(arrays: list[np.ndarray], integer_only: bool) -> tuple[np.ndar
     return flat.astype(np.int64, copy=False), lengths
 
 
-def _row_as_array(row, index: int, key: str, integer_only: bool) -> np.ndarray:
+def _row_as_array(row: Any, index: int, key: str, integer_only: bool) -> np.ndarray:
     """Validate one row and return it as a 1-D numpy array; raise naming the row otherwise."""
     what = "integer" if integer_only else "integer or real"
     if isinstance(row, torch.Tensor):
@@ -151,7 +152,7 @@ def keep_most_recent(flat: np.ndarray, lengths: np.ndarray, max_length: int) -> 
     return flat[keep], np.minimum(lengths, max_length)
 
 
-def scatter_padded(flat: np.ndarray, real: np.ndarray, pad_value) -> np.ndarray:
+def scatter_padded(flat: np.ndarray, real: np.ndarray, pad_value: float) -> np.ndarray:
     """Right-pad ragged rows into a ``(B, L)`` array with one boolean scatter; ``real`` (B, L) marks
     each row's first ``length`` positions.
 
@@ -165,7 +166,7 @@ def scatter_padded(flat: np.ndarray, real: np.ndarray, pad_value) -> np.ndarray:
     return out
 
 
-def all_but_last(flat: np.ndarray, lengths: np.ndarray, pad_value) -> np.ndarray:
+def all_but_last(flat: np.ndarray, lengths: np.ndarray, pad_value: float) -> np.ndarray:
     """Each row without its last item, right-padded: (B, max(length - 1, 1)).
 
     Example:

@@ -28,7 +28,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import datasets
 import torch
@@ -154,7 +154,7 @@ def parse_args(argv: list[str] | None = None) -> Job:
     Errors (an unsupported pair, a sampled loss without negatives, ...) exit with the flag named.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(DATACLASSES, description=__doc__.splitlines()[0])
+    parser = HfArgumentParser(cast(Any, DATACLASSES), description=(__doc__ or "").splitlines()[0])
     if argv and argv[0].endswith((".json", ".yaml", ".yml")):
         argv = _flags_from_file(parser, Path(argv[0])) + argv[1:]
     data, model, masking, job, training = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
@@ -279,7 +279,9 @@ def load_data(args: Job) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, st
     return splits, vocabulary, item_names, description
 
 
-def _split_sessions_by_time(sequences, time_column, validation_fraction, test_fraction) -> datasets.DatasetDict:
+def _split_sessions_by_time(
+    sequences: datasets.Dataset, time_column: str, validation_fraction: float, test_fraction: float
+) -> datasets.DatasetDict:
     """Sessions by the time they end: the last ``test_fraction`` are the test split, the
     ``validation_fraction`` before them validation, the rest training (no training session reaches
     into the evaluation period)."""
@@ -302,7 +304,7 @@ def _split_sessions_by_time(sequences, time_column, validation_fraction, test_fr
 # ------------------------------------------------------------------------------------------- model
 def backbone_config(args: Job, vocab_size: int) -> PretrainedConfig:
     positions = args.max_length  # predict keeps max_length - 1 items + the slot: no position goes untrained
-    common = dict(vocab_size=vocab_size, pad_token_id=ItemVocabulary.pad_token_id)
+    common: dict[str, Any] = dict(vocab_size=vocab_size, pad_token_id=ItemVocabulary.pad_token_id)
     if args.model == "gpt2":
         return GPT2Config(
             n_positions=positions, n_embd=args.hidden_size, n_layer=args.layers, n_head=args.heads,
@@ -412,7 +414,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = SeqRecModel(model_config(args, vocabulary.vocab_size))
     model.set_vocabulary(vocabulary)
     training = training_arguments(args, len(splits["train"]))
-    output_dir = Path(training.output_dir)
+    output_dir = Path(training.output_dir or "out/train")
     callbacks: list[TrainerCallback] = []
     updates_per_epoch = max(-(-len(splits["train"]) // (training.per_device_train_batch_size * training.world_size)), 1)
     report = ValidationReport(updates_per_epoch, show)
@@ -428,7 +430,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         eval_data_collator=model.data_collator("eval"),
         callbacks=callbacks,
     )
-    resume = training.resume_from_checkpoint
+    resume: str | bool | None = training.resume_from_checkpoint
     if resume in ("true", "True", "last"):
         resume = True
     trainer.train(resume_from_checkpoint=resume)
@@ -519,6 +521,8 @@ def evaluate_test(model: SeqRecModel, splits: datasets.DatasetDict) -> list[dict
 def print_recommendations(model: SeqRecModel, example: dict[str, Any], item_names: dict) -> None:
     """Top-10 next items for one user, through ``model.recommend`` (the whole history as input; the
     model reads its ``max_seq_length - 1`` most recent items; every seen item excluded)."""
+    if model.vocabulary is None:
+        raise ValueError("the model has no vocabulary to name its recommendations (model.set_vocabulary)")
     history = model.vocabulary.decode(example["input_ids"])
     recommendations = model.recommend([history], k=10)[0]
     print(f"user {example['user_id']}: last watched {', '.join(str(item_names.get(i, i)) for i in history[-3:])}")

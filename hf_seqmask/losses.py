@@ -29,7 +29,7 @@ def sampled_softmax_loss(
         >>> round(float(loss), 4) == round(float(torch.log(1 + torch.exp(torch.tensor(-2.0)))), 4)
         True
     """
-    if positive_log_q is not None:
+    if positive_log_q is not None and negative_log_q is not None:
         positive = positive - positive_log_q
         negative = negative - negative_log_q
     negative = negative.masked_fill(hits, float("-inf"))

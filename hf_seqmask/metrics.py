@@ -13,7 +13,7 @@ history, with the history excluded) is a miss. ``preprocess_logits_for_metrics``
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -228,7 +228,7 @@ def make_compute_metrics(ks: Sequence[int] = (10,)) -> Callable:
     above -- with the history excluded (the headline: ``ndcg@10``, ...) and included
     (``ndcg@10_with_history``, ...)."""
 
-    def compute(eval_prediction) -> dict[str, float]:
+    def compute(eval_prediction: Any) -> dict[str, float]:
         predictions = eval_prediction.predictions
         if not isinstance(predictions, tuple) or len(predictions) != 3:
             raise ValueError("compute_metrics expects the outputs of make_preprocess_logits_for_metrics")
@@ -276,7 +276,7 @@ def evaluate_ranking(
         return collator(rows), histories
 
     ranks = []
-    for batch, histories in DataLoader(dataset, batch_size=batch_size, collate_fn=collate):
+    for batch, histories in DataLoader(cast(Any, dataset), batch_size=batch_size, collate_fn=collate):
         scores = score_batch(batch)
         history = None
         if exclude_history and "seen_ids" in batch:

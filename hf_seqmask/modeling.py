@@ -10,10 +10,11 @@ returns the scores of every item at each row's prediction position: ``logits`` o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -131,7 +132,8 @@ class SeqRecConfig(PretrainedConfig):
             )
         self.max_seq_length = max_seq_length
         self.masking = dict(masking or {})
-        super().__init__(pad_token_id=pad_token_id, **kwargs)
+        kwargs["pad_token_id"] = pad_token_id  # PreTrainedConfig takes it as a keyword
+        super().__init__(**kwargs)
         if self.backbone_config is not None:  # HF also builds a bare config (no backbone) to diff against
             self._check_spec()
 
@@ -143,11 +145,13 @@ class SeqRecConfig(PretrainedConfig):
 
     def _check_spec(self) -> None:
         """The pair, the width and the masking options fit together (errors name the option)."""
-        spec.check_pair(self.backbone_config.model_type, self.scheme)
+        backbone = self.backbone_config
+        assert backbone is not None
+        spec.check_pair(backbone.model_type, self.scheme)
         positions = self.max_positions
         if self.max_seq_length is not None and positions is not None and self.max_seq_length > positions:
             raise ValueError(
-                f"Invalid max_seq_length={self.max_seq_length}: the {self.backbone_config.model_type} backbone has "
+                f"Invalid max_seq_length={self.max_seq_length}: the {backbone.model_type} backbone has "
                 f"{positions} position embeddings"
             )
         derived = sorted(set(self.masking) & (spec.DERIVED_OPTIONS | spec.RUNTIME_OPTIONS))
@@ -157,7 +161,7 @@ class SeqRecConfig(PretrainedConfig):
                 "model.data_collator(...), not in masking"
             )
         if self.masking.get("negative_sampling") == "popularity":  # counts come per call (item_frequencies)
-            frequencies = [1] * self.backbone_config.vocab_size
+            frequencies = [1] * backbone.vocab_size
             spec.collator_from_config(self, item_frequencies=frequencies)
         else:
             spec.collator_from_config(self)  # the collator's own checks name the bad option and value
@@ -261,7 +265,7 @@ def _build_language_model(config: PretrainedConfig, scheme: str) -> PreTrainedMo
     if config.model_type == "xlnet":
         from transformers import XLNetLMHeadModel
 
-        return XLNetLMHeadModel(config)
+        return XLNetLMHeadModel(cast(Any, config))
     factory = AutoModelForCausalLM if scheme == "clm" else AutoModelForMaskedLM
     try:
         return factory.from_config(config)
@@ -316,7 +320,7 @@ class SeqRecModel(PreTrainedModel):
         if config.backbone_config is None:
             raise ValueError("SeqRecConfig.backbone_config is required (an HF model config)")
         self.backbone = _build_language_model(config.backbone_config, config.scheme)
-        width = self.backbone.get_input_embeddings().embedding_dim
+        width = int(cast(Any, self.backbone.get_input_embeddings()).embedding_dim)
         self.mask_embedding = MaskEmbedding(width)
         self.side_embeddings = nn.ModuleDict(
             {
@@ -344,7 +348,7 @@ class SeqRecModel(PreTrainedModel):
         if isinstance(module, MaskEmbedding):
             module.reset_parameters()
         if isinstance(module, SeqRecModel):
-            module.replacement_draws.zero_()
+            cast(torch.Tensor, module.replacement_draws).zero_()
 
     # ------------------------------------------------------------------------------------ helpers
     @property
@@ -381,7 +385,15 @@ class SeqRecModel(PreTrainedModel):
             embeddings = self.mask_embedding(embeddings, mask_positions)
         return embeddings
 
-    def _xlnet_inputs(self, batch_size, width, attention_mask, perm_mask, target_mapping, perm_order):
+    def _xlnet_inputs(
+        self,
+        batch_size: int,
+        width: int,
+        attention_mask: torch.Tensor,
+        perm_mask: torch.Tensor | None,
+        target_mapping: torch.Tensor | None,
+        perm_order: torch.Tensor | None,
+    ) -> dict[str, torch.Tensor]:
         """XLNet's permutation inputs on the model's device and in its dtype (compact form expanded here)."""
         if perm_order is not None:
             perm_mask = _masking.expand_perm_order(perm_order.to(self.device), attention_mask, dtype=self.dtype)
@@ -395,8 +407,9 @@ class SeqRecModel(PreTrainedModel):
 
     def _sampling_rng(self, device: torch.device) -> torch.Generator:
         """The generator of this forward's replacement draw, keyed by ``(seed, rank, draw count)``."""
-        draw = int(self.replacement_draws)
-        self.replacement_draws += 1
+        draws = cast(torch.Tensor, self.replacement_draws)
+        draw = int(draws)
+        draws += 1
         generator = torch.Generator(device=device)
         generator.manual_seed(_seeding.derive_seed(self.config.seed, _seeding.current_rank(), draw))
         return generator
@@ -425,14 +438,16 @@ class SeqRecModel(PreTrainedModel):
                 )
         self.vocabulary = vocabulary
 
-    def save_pretrained(self, save_directory, *args: Any, **kwargs: Any) -> None:
+    def save_pretrained(self, save_directory: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         """``PreTrainedModel.save_pretrained`` plus the item vocabulary (``item_vocabulary.json``)."""
         super().save_pretrained(save_directory, *args, **kwargs)
         if self.vocabulary is not None and kwargs.get("is_main_process", True):
-            self.vocabulary.save_pretrained(save_directory)
+            self.vocabulary.save_pretrained(Path(save_directory))
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *args: Any, **kwargs: Any):
+    def from_pretrained(  # type: ignore[override]  # same arguments, passed through
+        cls, pretrained_model_name_or_path: str | os.PathLike, *args: Any, **kwargs: Any
+    ) -> Any:
         """``PreTrainedModel.from_pretrained`` plus the item vocabulary saved next to the weights."""
         model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         directory = Path(pretrained_model_name_or_path)
@@ -530,11 +545,12 @@ class SeqRecModel(PreTrainedModel):
                 results.append(pairs)
         return results
 
-    def _encoder(self, unknown_items: str):
+    def _encoder(self, unknown_items: str) -> Callable[[Any], list]:
         """Raw ids -> ids through the vocabulary (or checked ids when the model has none)."""
         vocab_size = self.config.backbone_config.vocab_size
-        if self.vocabulary is not None:
-            return lambda items: self.vocabulary.encode(items, unknown=unknown_items)
+        vocabulary = self.vocabulary
+        if vocabulary is not None:
+            return lambda items: vocabulary.encode(items, unknown=unknown_items)
 
         def check(items: Any) -> list[int]:
             ids = [int(i) for i in items]
@@ -607,8 +623,7 @@ class SeqRecModel(PreTrainedModel):
                 )
         # Causal LMs read the next item one position earlier, unless XLNet's query stream predicts at t.
         shift = self.config.scheme == "clm" and not xlnet_inputs
-        training_rtd = self.config.scheme == "rtd" and labels is not None and prediction_positions is None
-        if training_rtd:
+        if self.config.scheme == "rtd" and labels is not None and prediction_positions is None:
             return self._rtd_forward(
                 input_ids, attention_mask, labels, mask_positions, replacement_candidates, side_features,
                 unmasked_side_features,
@@ -632,7 +647,14 @@ class SeqRecModel(PreTrainedModel):
             logits = logits.masked_fill((positions < 0)[:, None], 0.0)
         return SeqRecOutput(loss=loss, logits=logits, seen_ids=seen_ids if prediction_positions is not None else None)
 
-    def _sampled_loss(self, hidden, targets, negative_ids, negative_log_q, target_log_q):
+    def _sampled_loss(
+        self,
+        hidden: torch.Tensor,
+        targets: torch.Tensor,
+        negative_ids: torch.Tensor | None,
+        negative_log_q: torch.Tensor | None,
+        target_log_q: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The configured sampled loss over the targets (T,) from their hidden states (T, H);
         returns ``(loss, logits)`` with logits (T, 1 + N): the target's score, then its negatives'."""
         config = self.config
@@ -650,7 +672,11 @@ class SeqRecModel(PreTrainedModel):
         hits = (negative_ids[None, :] if shared else negative_ids) == targets[:, None]  # (T, N)
         if config.loss == "sampled_softmax":
             correct = config.logq_correction and negative_log_q is not None
-            negative_q = negative_log_q.expand_as(negative) if correct and shared else negative_log_q
+            negative_q = (
+                negative_log_q.expand_as(negative)
+                if negative_log_q is not None and correct and shared
+                else negative_log_q
+            )
             loss = losses.sampled_softmax_loss(
                 positive,
                 negative,
@@ -667,8 +693,15 @@ class SeqRecModel(PreTrainedModel):
         return loss, torch.cat([positive[:, None], negative], dim=1)
 
     def _rtd_forward(
-        self, input_ids, attention_mask, labels, mask_positions, candidates, side_features, unmasked_side_features
-    ):
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        labels: torch.Tensor,
+        mask_positions: torch.Tensor | None,
+        candidates: torch.Tensor | None,
+        side_features: dict[str, torch.Tensor],
+        unmasked_side_features: dict[str, torch.Tensor] | None,
+    ) -> SeqRecOutput:
         """ELECTRA's step. The discriminator reads the corrupted items with every position's
         *original* side features (``unmasked_side_features``), the hidden ones included: side features
         describe the interaction (when, in which context), are drawn independently of which positions
@@ -704,10 +737,12 @@ class SeqRecModel(PreTrainedModel):
         corrupted[where] = replacements
         discriminator_labels = torch.zeros_like(input_ids, dtype=torch.float32)
         discriminator_labels[where] = (replacements != targets).float()
-        discriminator_side_features = {name: unmasked_side_features[name] for name in config.side_features}
+        originals = unmasked_side_features or {}
+        discriminator_side_features = {name: originals[name] for name in config.side_features}
         hidden = self.backbone.base_model(
             inputs_embeds=self.embed(corrupted, discriminator_side_features), attention_mask=attention_mask
         ).last_hidden_state  # (B, L, H)
+        assert self.discriminator_head is not None  # built for scheme="rtd"
         discriminator_logits = self.discriminator_head(hidden)  # (B, L)
         real = attention_mask.bool()
         if real.any():

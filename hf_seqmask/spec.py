@@ -176,7 +176,8 @@ def check_batch(
 
     training = labels is not None and prediction_positions is None
     if training:
-        targets = labels != IGNORE_INDEX
+        assert labels is not None
+        targets: torch.Tensor = labels != IGNORE_INDEX
         if scheme == "clm" and mask_positions.any():
             _refuse(config, "a causal model given hidden positions in training: this is a masked (mlm/plm/rtd) batch")
         hides_every_target = scheme == "plm" or (

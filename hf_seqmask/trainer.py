@@ -3,6 +3,7 @@ ranking metrics (history excluded) from ``trainer.evaluate()``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from transformers import Trainer
@@ -63,7 +64,7 @@ class SeqRecTrainer(Trainer):
         if isinstance(self.data_collator, SequenceCollator):
             self.add_callback(CollatorEpochCallback(self.data_collator))
 
-    def _with_eval_collator(self, build, *args: Any, **kwargs: Any):
+    def _with_eval_collator(self, build: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         train_collator = self.data_collator
         self.data_collator = self.eval_data_collator
         try:
@@ -71,8 +72,8 @@ class SeqRecTrainer(Trainer):
         finally:
             self.data_collator = train_collator
 
-    def get_eval_dataloader(self, eval_dataset=None):
+    def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
         return self._with_eval_collator(super().get_eval_dataloader, eval_dataset)
 
-    def get_test_dataloader(self, test_dataset):
+    def get_test_dataloader(self, test_dataset: Any) -> Any:
         return self._with_eval_collator(super().get_test_dataloader, test_dataset)

@@ -230,7 +230,7 @@ class SequenceCollator(DataCollatorMixin):
         reserved[[self.pad_token_id, self.mask_token_id, *self.special_token_ids]] = True
         self._reserved = reserved  # (V,) bool, ids that never appear in a sequence
         self._real_item_ids = torch.nonzero(~reserved).flatten()  # (V - reserved,) the draw pool
-        self._negative_sampler = None
+        self._negative_sampler: _negatives.NegativeSampler | None = None
         if self.num_negatives:
             if self._real_item_ids.numel() == 0:
                 raise ValueError(
@@ -278,7 +278,7 @@ class SequenceCollator(DataCollatorMixin):
         """
         return dataclasses.replace(self, mode=mode, **changes)
 
-    def __call__(self, features, return_tensors: str | None = None):
+    def __call__(self, features: Sequence[Mapping[str, Any]], return_tensors: str | None = None) -> dict[str, Any]:
         self._check_return_tensors(return_tensors if return_tensors is not None else self.return_tensors)
         return self.torch_call(features)
 
@@ -294,6 +294,7 @@ class SequenceCollator(DataCollatorMixin):
     def _add_negatives(self, batch: dict[str, Any], padded: PaddedBatch, generator: torch.Generator) -> None:
         """``negative_ids``, ``negative_log_q`` and ``target_log_q`` (see ``num_negatives``)."""
         sampler, labels = self._negative_sampler, batch["labels"]
+        assert sampler is not None  # only called with num_negatives > 0
         is_target = labels != IGNORE_INDEX  # (B, L)
         targets = labels[is_target]  # (T,) row-major
         if self.shared_negatives:
@@ -503,7 +504,7 @@ class SequenceCollator(DataCollatorMixin):
         items, hidden = padded.items, masking.hidden | padded.slot
         input_ids = items.masked_fill(hidden, self.mask_token_id)  # (B, L)
         changed = hidden.clone()
-        if masking.random is not None:
+        if masking.random is not None and masking.random_ids is not None:
             input_ids[masking.random] = masking.random_ids
             changed |= masking.random
         batch: dict[str, Any] = {

@@ -94,4 +94,5 @@ class PermutationCollator(SequenceCollator):
         return masking
 
     def _extra_outputs(self, padded: PaddedBatch, masking: Masking, batch: dict[str, Any]) -> None:
+        assert masking.perm_order is not None  # every plm masking has an order
         self._perm_outputs(masking.perm_order, batch, self.perm_format)

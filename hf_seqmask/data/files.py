@@ -45,7 +45,7 @@ def interaction_files(spec: str | Sequence[str]) -> list[Path]:
         bad = next(f for f in files if f.suffix.lower() not in FORMATS)
         raise ValueError(f"interactions file '{bad}': unknown format {bad.suffix!r}; use one of {sorted(FORMATS)}")
     if len(kinds) > 1:
-        raise ValueError(f"interactions files mix formats ({sorted(kinds)}): {[str(f) for f in files]}")
+        raise ValueError(f"interactions files mix formats ({sorted(map(str, kinds))}): {[str(f) for f in files]}")
     return files
 
 

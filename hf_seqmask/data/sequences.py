@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -150,14 +150,18 @@ def leave_one_out(sequences: Dataset, *, per_item_columns: Sequence[str] | None 
         [[2, 3], [2, 3, 4], [2, 3, 4, 5]]
     """
 
-    def drop_last(count: int):
+    columns: list[str] = (
+        list(per_item_columns)
+        if per_item_columns is not None
+        else [name for name, feature in sequences.features.items() if _is_list_feature(feature)]
+    )
+
+    def drop_last(count: int) -> Callable[[dict[str, list]], dict[str, list]]:
         def cut(batch: dict[str, list]) -> dict[str, list]:
-            return {column: [values[:-count] for values in batch[column]] for column in per_item_columns}
+            return {column: [values[:-count] for values in batch[column]] for column in columns}
 
         return cut
 
-    if per_item_columns is None:
-        per_item_columns = [name for name, feature in sequences.features.items() if _is_list_feature(feature)]
     return DatasetDict(
         train=sequences.map(drop_last(2), batched=True, desc="train split"),
         validation=sequences.map(drop_last(1), batched=True, desc="validation split"),

@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 from datasets import IterableDataset, load_dataset
@@ -59,8 +60,8 @@ def stream_sequences(
     """
     if unknown not in ("drop", "error"):
         raise ValueError(f"Invalid unknown={unknown!r}; must be 'drop' or 'error'")
-    files = [str(f) for f in files]
-    _file_format(files)  # validates the file types up front
+    paths = [str(f) for f in files]
+    _file_format(paths)  # validates the file types up front
 
     # user -> its file, across every file this process reads (datasets calls ``generate`` once per file)
     seen: dict = {}
@@ -71,7 +72,7 @@ def stream_sequences(
                              side_columns, unknown)  # fmt: skip
             yield from grouped
 
-    return IterableDataset.from_generator(generate, gen_kwargs={"shards": files})
+    return IterableDataset.from_generator(generate, gen_kwargs={"shards": paths})
 
 
 def _read_rows(path: str) -> Iterator[dict]:
@@ -88,8 +89,20 @@ def _read_rows(path: str) -> Iterator[dict]:
                 yield json.loads(line)
 
 
-def _group(rows, path, seen, vocabulary, user_column, item_column, time_column, side_columns, unknown):
-    current, run, here = None, [], set()  # ``here``: the users of this pass over this file
+def _group(
+    rows: Iterator[dict],
+    path: str,
+    seen: dict,
+    vocabulary: ItemVocabulary,
+    user_column: str,
+    item_column: str,
+    time_column: str | None,
+    side_columns: Sequence[str],
+    unknown: str,
+) -> Iterator[dict]:
+    current = None
+    run: list[dict] = []
+    here: set = set()  # the users of this pass over this file
     for index, row in enumerate(rows):
         user = row.get(user_column)
         if user is None:
@@ -113,14 +126,24 @@ def _group(rows, path, seen, vocabulary, user_column, item_column, time_column, 
         yield _sequence(current, run, vocabulary, user_column, item_column, time_column, side_columns, unknown)
 
 
-def _missing(value) -> bool:
+def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _sequence(user, run, vocabulary, user_column, item_column, time_column, side_columns, unknown) -> dict:
+def _sequence(
+    user: Any,
+    run: list[dict],
+    vocabulary: ItemVocabulary,
+    user_column: str,
+    item_column: str,
+    time_column: str | None,
+    side_columns: Sequence[str],
+    unknown: str,
+) -> dict:
     if time_column is not None:
         run = sorted(run, key=lambda row: row[time_column])  # stable: ties keep file order
-    items, sides = [], {column: [] for column in side_columns}
+    items: list[int] = []
+    sides: dict[str, list] = {column: [] for column in side_columns}
     for row in run:
         if row[item_column] not in vocabulary:
             if unknown == "error":

@@ -76,7 +76,9 @@ class ItemVocabulary:
         )
 
     @classmethod
-    def from_interactions(cls, interactions, *, item_column: str = "item_id", min_frequency: int = 1) -> ItemVocabulary:
+    def from_interactions(
+        cls, interactions: Any, *, item_column: str = "item_id", min_frequency: int = 1
+    ) -> ItemVocabulary:
         """:meth:`build` from a ``datasets.Dataset`` column, counted by Arrow (fast on millions of rows)."""
         column = interactions.select_columns([item_column]).with_format("arrow")[:].column(item_column)
         if column.null_count:
