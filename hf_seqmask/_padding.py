@@ -45,7 +45,7 @@ def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarra
     try:
         # All rows plain lists: a numpy row among them would be iterated as numpy scalars, and numpy < 2
         # lets operator.index take np.bool_ (True -> 1). One isinstance per row, not per item.
-        if isinstance(first, (list, tuple)) and all(isinstance(r, (list, tuple)) for r in rows):
+        if isinstance(first, (list, tuple)) and set(map(type, rows)) <= _LIST_TYPES:
             lengths = np.fromiter(map(len, rows), np.int64, len(rows))
             total = int(lengths.sum())
             try:  # operator.index rejects floats, strings and nested rows that fromiter would coerce
@@ -71,6 +71,9 @@ def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarra
         pass
     # Mixed containers or a bad row: convert row by row, which names the culprit if there is one.
     return _concat_numpy([_row_as_array(row, i, key, integer_only) for i, row in enumerate(rows)], integer_only)
+
+
+_LIST_TYPES = {list, tuple}
 
 
 def _kinds(integer_only: bool) -> str:
@@ -174,8 +177,8 @@ def all_but_last(flat: np.ndarray, lengths: np.ndarray, pad_value: float) -> np.
         [[1, 2], [0, 0], [0, 0]]
     """
     kept = np.maximum(lengths - 1, 0)  # (B,)
-    starts = np.cumsum(lengths) - lengths
-    position_in_row = np.arange(flat.size) - np.repeat(starts, lengths)
-    values = flat[position_in_row < np.repeat(kept, lengths)]
+    keep = np.ones(flat.size, dtype=bool)
+    keep[(np.cumsum(lengths) - 1)[lengths > 0]] = False  # each non-empty row's last item
+    values = flat[keep]
     width = max(int(kept.max()) if kept.size else 0, 1)
     return scatter_padded(values, np.arange(width) < kept[:, None], pad_value)

@@ -285,16 +285,20 @@ class SequenceCollator(DataCollatorMixin):
     def torch_call(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Collate ``features`` (a list of example dicts) into the batch of the scheme's contract."""
         padded = self._pad(features)
-        generator = self._get_generator()
+        generator = None
+        if self._draws():
+            generator = self._get_generator()
+        else:
+            self._next_call()  # counted all the same: later batch indices stay right
         batch = self._assemble(padded, self._mask(padded, generator))
         if self._negative_sampler is not None and self.mode == "train":
             self._add_negatives(batch, padded, generator)
         return batch
 
-    def _add_negatives(self, batch: dict[str, Any], padded: PaddedBatch, generator: torch.Generator) -> None:
+    def _add_negatives(self, batch: dict[str, Any], padded: PaddedBatch, generator: torch.Generator | None) -> None:
         """``negative_ids``, ``negative_log_q`` and ``target_log_q`` (see ``num_negatives``)."""
         sampler, labels = self._negative_sampler, batch["labels"]
-        assert sampler is not None  # only called with num_negatives > 0
+        assert sampler is not None and generator is not None  # only called with num_negatives > 0, in training
         is_target = labels != IGNORE_INDEX  # (B, L)
         targets = labels[is_target]  # (T,) row-major
         if self.shared_negatives:
@@ -310,7 +314,7 @@ class SequenceCollator(DataCollatorMixin):
         batch["target_log_q"] = sampler.log_q(targets)
 
     # ------------------------------------------------------------------------- scheme-specific parts
-    def _mask(self, padded: PaddedBatch, generator: torch.Generator) -> Masking:
+    def _mask(self, padded: PaddedBatch, generator: torch.Generator | None) -> Masking:
         raise NotImplementedError
 
     def _extra_outputs(self, padded: PaddedBatch, masking: Masking, batch: dict[str, Any]) -> None:
@@ -324,11 +328,7 @@ class SequenceCollator(DataCollatorMixin):
 
     def _get_generator(self) -> torch.Generator:
         """This batch's generator (see ``hf_seqmask._seeding.batch_seed``); none is kept between calls."""
-        key = _seeding.process_key()
-        if self._process_key != key:  # a new process or DataLoader worker: its own count (and entropy)
-            self._process_key, self._calls = key, 0
-            self._process_seed = self.seed if self.seed is not None else _seeding.fresh_seed()
-        call, self._calls = self._calls, self._calls + 1
+        call = self._next_call()
         rank = self._rank if self._rank is not None and _in_worker() else None  # resolved by the main process
         seed = _seeding.batch_seed(
             self._process_seed, call, epoch=self._epoch, batch_offset=self._batch_offset, rank=rank
@@ -342,6 +342,19 @@ class SequenceCollator(DataCollatorMixin):
         if not _in_worker():
             state["_rank"] = _seeding.current_rank()
         return state
+
+    def _draws(self) -> bool:
+        """Whether this batch draws anything (masks or negatives): only training does."""
+        return self.mode == "train"
+
+    def _next_call(self) -> int:
+        """The index of this batch among those this process collated (a new process counts from 0)."""
+        key = _seeding.process_key()
+        if self._process_key != key:  # a new process or DataLoader worker: its own count (and entropy)
+            self._process_key, self._calls = key, 0
+            self._process_seed = self.seed if self.seed is not None else _seeding.fresh_seed()
+        call, self._calls = self._calls, self._calls + 1
+        return call
 
     def set_epoch(self, epoch: int, skipped_batches: int = 0) -> None:
         """Key the masks of the next batches by ``(epoch, batch index)``, counting from
@@ -415,7 +428,9 @@ class SequenceCollator(DataCollatorMixin):
         }
         skip = {self.input_key, *self.side_feature_keys}
         keys = features[0].keys()
-        if not all(example.keys() == keys for example in features):  # one C-level comparison per row
+        # Same number of keys in every row (one C-level len per row); a row that swaps a key of row 0 for
+        # another is caught below, where every row-0 key is read from every row.
+        if len(set(map(len, features))) != 1:
             row = next(i for i, example in enumerate(features) if example.keys() != keys)
             extra, missing = (
                 sorted(map(str, features[row].keys() - keys)),

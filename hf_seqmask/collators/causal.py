@@ -57,6 +57,9 @@ class CausalCollator(SequenceCollator):
                 raise TypeError(f"Invalid {name}={getattr(self, name)!r}; must be a bool")
         check_perm_format(self.perm_format)
 
+    def _draws(self) -> bool:
+        return self.mode == "train" and self._negative_sampler is not None  # causal targets draw nothing
+
     @property
     def predict_slot(self) -> bool:
         return self.causal_perm_mask
@@ -65,7 +68,7 @@ class CausalCollator(SequenceCollator):
     def prediction_offset(self) -> int:
         return 0 if self.causal_perm_mask else -1
 
-    def _mask(self, padded: PaddedBatch, generator: torch.Generator) -> Masking:
+    def _mask(self, padded: PaddedBatch, generator: torch.Generator | None) -> Masking:
         real, nothing = padded.real, torch.zeros_like(padded.real)
         if self.mode == "train":
             last_only = self.train_on_last_item_only

@@ -70,9 +70,10 @@ class MaskedCollator(SequenceCollator):
                 "evaluate the last item, or use CausalCollator / PermutationCollator"
             )
 
-    def _mask(self, padded: PaddedBatch, generator: torch.Generator) -> Masking:
+    def _mask(self, padded: PaddedBatch, generator: torch.Generator | None) -> Masking:
         if self.mode != "train":
             return self._eval_or_predict_targets(padded)
+        assert generator is not None  # training draws
         real = padded.real
         targets, draws = _masking.bernoulli_targets(real, self.mlm_probability, generator)  # (B, L) x 2
         targets = _masking.ensure_target_and_context(targets, real, generator, draws=draws)

@@ -69,9 +69,10 @@ class PermutationCollator(SequenceCollator):
             raise TypeError(f"Invalid permute_all={self.permute_all!r}; must be a bool")
         check_perm_format(self.perm_format)
 
-    def _mask(self, padded: PaddedBatch, generator: torch.Generator) -> Masking:
+    def _mask(self, padded: PaddedBatch, generator: torch.Generator | None) -> Masking:
         real = padded.real
         if self.mode == "train":
+            assert generator is not None  # training draws
             if self.permute_all:
                 targets = real.clone()
             else:
