@@ -21,8 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+CHUNK = 65_536
 LOSSES = [
     ("full", {}, 0),
+    ("full", {"softmax_chunk_size": CHUNK}, 0),
     ("sampled_softmax", {}, 128),
     ("gbce", {}, 128),
     ("sampled_softmax", {"in_batch_negatives": True}, 0),
@@ -88,7 +90,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
             )
             measured = json.loads(result.stdout.strip().splitlines()[-1])
             name = loss + (
-                " (in-batch)" if extra.get("in_batch_negatives") else f" ({negatives} negatives)" if negatives else ""
+                " (in-batch)"
+                if extra.get("in_batch_negatives")
+                else f" ({negatives} negatives)"
+                if negatives
+                else f", chunked ({extra['softmax_chunk_size']:,} items)"
+                if extra.get("softmax_chunk_size")
+                else ""
             )
             rows.append({"items": items, "loss": name, **measured})
     lines = [
@@ -99,14 +107,25 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "GPT-2 (1 layer, hidden 64), causal training, batch 32 x 20 items, 2 CPU threads; median of "
         f"{args.steps} steps after a warm-up; peak = the process's maximum resident memory.",
         "",
-        "| items | loss | forward + backward s | AdamW step s | peak MB |",
-        "|---|---|---|---|---|",
+        "| items | loss | forward + backward s | AdamW step s | peak MB | final loss |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
         f"| {r['items']:,} | {r['loss']} | {r['loss_seconds']:.3f} | {r['optimizer_seconds']:.3f} "
-        f"| {r['peak_mb']:.0f} |"
+        f"| {r['peak_mb']:.0f} | {r['final_loss']:.4f} |"
         for r in rows
     ]
+    by_loss = {(r["items"], r["loss"]): r for r in rows}
+    chunked = f"full, chunked ({CHUNK:,} items)"
+    for items in args.items:
+        full, chunk = by_loss.get((items, "full")), by_loss.get((items, chunked))
+        if full and chunk:
+            time_ratio = chunk["loss_seconds"] / full["loss_seconds"]
+            lines.append(
+                f"\nFull softmax in chunks at {items:,} items: forward + backward {time_ratio:.2f}x the time, peak "
+                f"memory {chunk['peak_mb'] / full['peak_mb']:.2f}x, same loss ({chunk['final_loss']:.4f} vs "
+                f"{full['final_loss']:.4f})."
+            )
     lines += [
         "",
         "The loss part (forward + backward) is what the loss choice decides. The AdamW step updates the",

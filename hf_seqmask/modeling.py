@@ -23,6 +23,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM,
 from transformers.utils import ModelOutput
 
 from . import _device, _masking, _rtd, _seeding, losses, spec
+from .chunked_softmax import chunked_cross_entropy
 from .collators import SequenceCollator
 from .data.vocabulary import VOCABULARY_FILE, ItemVocabulary
 from .mask_embedding import MaskEmbedding
@@ -65,6 +66,10 @@ class SeqRecConfig(PretrainedConfig):
             accidental hits removed), ``"bce"`` or ``"gbce"`` (gSASRec's calibrated BCE, ``gbce_t``).
             The sampled ones use the collator's ``negative_ids`` or, with ``in_batch_negatives=True``,
             the batch's other targets; evaluation always ranks every item.
+        softmax_chunk_size: ``loss="full"`` without the (targets x items) logits: the cross-entropy
+            walks the catalogue this many items at a time (:mod:`hf_seqmask.chunked_softmax`; same loss
+            and gradients, memory T x chunk instead of T x V; training outputs then carry no logits).
+            Not used by ``rtd``, whose generator samples from the full logits.
     """
 
     model_type = "hf_seqmask"
@@ -90,6 +95,7 @@ class SeqRecConfig(PretrainedConfig):
         logq_correction: bool = True,
         max_seq_length: int | None = None,
         masking: dict[str, Any] | None = None,
+        softmax_chunk_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         self.backbone_config = _as_config(backbone_config)
@@ -132,6 +138,11 @@ class SeqRecConfig(PretrainedConfig):
             )
         self.max_seq_length = max_seq_length
         self.masking = dict(masking or {})
+        if softmax_chunk_size is not None and (
+            isinstance(softmax_chunk_size, bool) or not isinstance(softmax_chunk_size, int) or softmax_chunk_size < 1
+        ):
+            raise ValueError(f"Invalid softmax_chunk_size={softmax_chunk_size!r}; must be an int >= 1 or None")
+        self.softmax_chunk_size = softmax_chunk_size
         kwargs["pad_token_id"] = pad_token_id  # PreTrainedConfig takes it as a keyword
         super().__init__(**kwargs)
         if self.backbone_config is not None:  # HF also builds a bare config (no backbone) to diff against
@@ -636,6 +647,13 @@ class SeqRecModel(PreTrainedModel):
         if labels is not None and sampled:
             where, targets = target_selection(labels, shift=shift)
             loss, logits = self._sampled_loss(hidden[where], targets, negative_ids, negative_log_q, target_log_q)
+        elif labels is not None and self.config.softmax_chunk_size and self.backbone.config.model_type in _ITEM_HEADS:
+            where, targets = target_selection(labels, shift=shift)
+            decoder = _ITEM_HEADS[self.backbone.config.model_type][1](self.backbone)
+            z = _head_input(self.backbone, hidden[where])  # (T, H): the (T, V) logits are never built
+            loss = chunked_cross_entropy(
+                z, decoder.weight, decoder.bias, targets, chunk_size=self.config.softmax_chunk_size
+            )
         elif labels is not None:
             where, targets = target_selection(labels, shift=shift)
             logits = item_logits(self.backbone, hidden[where])  # (T, V)
