@@ -17,7 +17,7 @@ import torch
 
 class _ChunkedCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         hidden: torch.Tensor,
         weight: torch.Tensor,
@@ -46,7 +46,7 @@ class _ChunkedCrossEntropy(torch.autograd.Function):
         return (log_sum_exp - target_logits).mean()
 
     @staticmethod
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         hidden, weight, bias, targets, log_sum_exp = ctx.saved_tensors
         hidden32 = hidden.to(_compute_dtype(hidden))
         dtype = hidden32.dtype
