@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-CHUNK = 65_536
+CHUNK = 16_384
 LOSSES = [
     ("full", {}, 0),
     ("full", {"softmax_chunk_size": CHUNK}, 0),
@@ -66,7 +66,7 @@ def one_configuration(items: int, loss: str, extra: dict, negatives: int, steps:
         "loss_seconds": statistics.median(loss_times),
         "optimizer_seconds": statistics.median(optimizer_times),
         "peak_mb": peak_mb,
-        "final_loss": float(loss_value),
+        "final_loss": loss_value.item(),
     }
 
 

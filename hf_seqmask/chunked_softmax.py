@@ -96,7 +96,7 @@ def chunked_cross_entropy(
     bias: torch.Tensor | None,
     targets: torch.Tensor,
     *,
-    chunk_size: int = 65_536,
+    chunk_size: int = 16_384,
 ) -> torch.Tensor:
     """Mean cross-entropy of ``targets`` (T,) under the logits ``hidden @ weight.T + bias`` over every
     item -- ``hidden`` (T, H), ``weight`` (V, H), ``bias`` (V,) or None -- computed ``chunk_size``

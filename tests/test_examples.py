@@ -58,7 +58,7 @@ def test_scale_benchmark_runs_at_a_tiny_size():
     rows = module.main(["--items", "500", "--steps", "1"])
     assert [row["loss"] for row in rows] == [
         "full",
-        "full, chunked (65,536 items)",
+        "full, chunked (16,384 items)",
         "sampled_softmax (128 negatives)",
         "gbce (128 negatives)",
         "sampled_softmax (in-batch)",
