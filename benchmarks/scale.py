@@ -28,7 +28,9 @@ LOSSES = [
     ("sampled_softmax", {}, 128),
     ("gbce", {}, 128),
     ("sampled_softmax", {"in_batch_negatives": True}, 0),
+    ("sampled_softmax", {"sparse_item_embeddings": True}, 128),
 ]
+SPARSE = LOSSES[-1]
 
 
 def one_configuration(items: int, loss: str, extra: dict, negatives: int, steps: int) -> dict:
@@ -45,7 +47,12 @@ def one_configuration(items: int, loss: str, extra: dict, negatives: int, steps:
         vocab_size=vocab, n_positions=32, n_embd=64, n_layer=1, n_head=2, bos_token_id=None, eos_token_id=None
     )
     model = SeqRecModel(SeqRecConfig(backbone_config=backbone, scheme="clm", loss=loss, **extra))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    if extra.get("sparse_item_embeddings"):
+        from hf_seqmask.optim import SparseDenseAdam
+
+        optimizer = SparseDenseAdam.for_model(model, lr=1e-3)
+    else:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     collator = CausalCollator(vocab_size=vocab, mask_token_id=1, seed=0, num_negatives=negatives)
     rng = np.random.default_rng(0)
     loss_times, optimizer_times = [], []
@@ -74,6 +81,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", nargs="+", type=int, default=[100_000, 1_000_000])
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument(
+        "--sparse-items", nargs="*", type=int, default=[10_000_000], help="sizes run with the sparse path only"
+    )
     parser.add_argument("--output", default=None)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -82,14 +92,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(json.dumps(one_configuration(**spec)))
         return []
     rows = []
-    for items in args.items:
-        for loss, extra, negatives in LOSSES:
-            spec = {"items": items, "loss": loss, "extra": extra, "negatives": negatives, "steps": args.steps}
-            result = subprocess.run(
-                [sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True, check=True
-            )
-            measured = json.loads(result.stdout.strip().splitlines()[-1])
-            name = loss + (
+    runs = [(items, config) for items in args.items for config in LOSSES]
+    runs += [(items, SPARSE) for items in args.sparse_items]
+    for items, (loss, extra, negatives) in runs:
+        spec = {"items": items, "loss": loss, "extra": extra, "negatives": negatives, "steps": args.steps}
+        result = subprocess.run(
+            [sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True, check=True
+        )
+        measured = json.loads(result.stdout.strip().splitlines()[-1])
+        name = (
+            loss
+            + (
                 " (in-batch)"
                 if extra.get("in_batch_negatives")
                 else f" ({negatives} negatives)"
@@ -98,7 +111,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 if extra.get("softmax_chunk_size")
                 else ""
             )
-            rows.append({"items": items, "loss": name, **measured})
+            + (", sparse item table + SparseAdam" if extra.get("sparse_item_embeddings") else "")
+        )
+        rows.append({"items": items, "loss": name, **measured})
     lines = [
         "# Large catalogues: full softmax vs sampled losses",
         "",
@@ -125,6 +140,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 f"\nFull softmax in chunks at {items:,} items: forward + backward {time_ratio:.2f}x the time, peak "
                 f"memory {chunk['peak_mb'] / full['peak_mb']:.2f}x, same loss ({chunk['final_loss']:.4f} vs "
                 f"{full['final_loss']:.4f})."
+            )
+    sparse_name = "sampled_softmax (128 negatives), sparse item table + SparseAdam"
+    sparse = {r["items"]: r for r in rows if r["loss"] == sparse_name}
+    if len(sparse) >= 2:
+        smallest = min(sparse)
+        for items in sorted(sparse)[1:]:
+            step_ratio = sparse[items]["seconds_per_step"] / sparse[smallest]["seconds_per_step"]
+            lines.append(
+                f"\nSparse item table, {items:,} vs {smallest:,} items: the whole step (forward, backward, "
+                f"optimizer) {step_ratio:.2f}x, peak memory {sparse[items]['peak_mb']:.0f} MB vs "
+                f"{sparse[smallest]['peak_mb']:.0f} MB."
             )
     lines += [
         "",

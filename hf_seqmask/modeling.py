@@ -70,6 +70,9 @@ class SeqRecConfig(PretrainedConfig):
             walks the catalogue this many items at a time (:mod:`hf_seqmask.chunked_softmax`; same loss
             and gradients, memory T x chunk instead of T x V; training outputs then carry no logits).
             Not used by ``rtd``, whose generator samples from the full logits.
+        sparse_item_embeddings: with a sampled loss, the item table (input embeddings, tied to the item
+            head) gets sparse gradients: a step touches the batch's items and negatives only. Train with
+            :class:`hf_seqmask.optim.SparseDenseAdam` (``SeqRecTrainer`` picks it by itself).
     """
 
     model_type = "hf_seqmask"
@@ -96,6 +99,7 @@ class SeqRecConfig(PretrainedConfig):
         max_seq_length: int | None = None,
         masking: dict[str, Any] | None = None,
         softmax_chunk_size: int | None = None,
+        sparse_item_embeddings: bool = False,
         **kwargs: Any,
     ) -> None:
         self.backbone_config = _as_config(backbone_config)
@@ -143,6 +147,12 @@ class SeqRecConfig(PretrainedConfig):
         ):
             raise ValueError(f"Invalid softmax_chunk_size={softmax_chunk_size!r}; must be an int >= 1 or None")
         self.softmax_chunk_size = softmax_chunk_size
+        if sparse_item_embeddings and (loss == "full" or scheme == "rtd"):
+            raise ValueError(
+                f"sparse_item_embeddings=True needs a sampled loss and a scheme other than rtd (got loss={loss!r}, "
+                f"scheme={scheme!r}): full softmax and rtd's generator use every row of the item table each step"
+            )
+        self.sparse_item_embeddings = sparse_item_embeddings
         kwargs["pad_token_id"] = pad_token_id  # PreTrainedConfig takes it as a keyword
         super().__init__(**kwargs)
         if self.backbone_config is not None:  # HF also builds a bare config (no backbone) to diff against
@@ -252,21 +262,31 @@ def item_logits(lm: PreTrainedModel, hidden: torch.Tensor) -> torch.Tensor:
 
 
 def candidate_scores(
-    lm: PreTrainedModel, hidden: torch.Tensor, positive_ids: torch.Tensor, negative_ids: torch.Tensor
+    lm: PreTrainedModel,
+    hidden: torch.Tensor,
+    positive_ids: torch.Tensor,
+    negative_ids: torch.Tensor,
+    *,
+    sparse: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Scores of each target (T,) and of its negatives (T, N) -- a shared pool (N,) or per target
-    (T, N) -- from the hidden states (T, H) and the rows of the item decoder: O(T x N), not O(T x V)."""
+    (T, N) -- from the hidden states (T, H) and the rows of the item decoder: O(T x N), not O(T x V).
+    ``sparse``: the rows are gathered as an embedding lookup with a sparse gradient."""
     if lm.config.model_type not in _ITEM_HEADS:
         raise ValueError(f"sampled losses need the item head of a known family {sorted(_ITEM_HEADS)}")
     decoder = _ITEM_HEADS[lm.config.model_type][1](lm)
     z = _head_input(lm, hidden)  # (T, H)
     weight, bias = decoder.weight, decoder.bias
 
-    positive = (z * weight[positive_ids]).sum(-1)  # (T,)
-    if negative_ids.ndim == 1:
-        negative = z @ weight[negative_ids].T  # (T, N) a shared pool
-    else:
-        negative = torch.einsum("th,tnh->tn", z, weight[negative_ids])  # (T, N) per target
+    def rows(ids: torch.Tensor) -> torch.Tensor:
+        return F.embedding(ids, weight, sparse=True) if sparse else weight[ids]
+
+    positive = (z * rows(positive_ids)).sum(-1)  # (T,)
+    negative = (
+        z @ rows(negative_ids).T  # (T, N) a shared pool
+        if negative_ids.ndim == 1
+        else torch.einsum("th,tnh->tn", z, rows(negative_ids))  # (T, N) per target
+    )
     if bias is not None:
         positive, negative = positive + bias[positive_ids], negative + bias[negative_ids]
     return positive, negative
@@ -331,7 +351,9 @@ class SeqRecModel(PreTrainedModel):
         if config.backbone_config is None:
             raise ValueError("SeqRecConfig.backbone_config is required (an HF model config)")
         self.backbone = _build_language_model(config.backbone_config, config.scheme)
-        width = int(cast(Any, self.backbone.get_input_embeddings()).embedding_dim)
+        item_table = cast(nn.Embedding, self.backbone.get_input_embeddings())
+        item_table.sparse = bool(config.sparse_item_embeddings)  # its lookups then give sparse gradients
+        width = int(item_table.embedding_dim)
         self.mask_embedding = MaskEmbedding(width)
         self.side_embeddings = nn.ModuleDict(
             {
@@ -360,6 +382,10 @@ class SeqRecModel(PreTrainedModel):
             module.reset_parameters()
         if isinstance(module, SeqRecModel):
             cast(torch.Tensor, module.replacement_draws).zero_()
+
+    def get_input_embeddings(self) -> nn.Module:
+        """The item table: the backbone's input embeddings (tied to its item head)."""
+        return self.backbone.get_input_embeddings()
 
     # ------------------------------------------------------------------------------------ helpers
     @property
@@ -685,7 +711,9 @@ class SeqRecModel(PreTrainedModel):
             raise ValueError(
                 f"loss={config.loss!r} needs negatives: set num_negatives on the collator or in_batch_negatives=True"
             )
-        positive, negative = candidate_scores(self.backbone, hidden, targets, negative_ids.to(hidden.device))
+        positive, negative = candidate_scores(
+            self.backbone, hidden, targets, negative_ids.to(hidden.device), sparse=config.sparse_item_embeddings
+        )
         shared = negative_ids.ndim == 1
         hits = (negative_ids[None, :] if shared else negative_ids) == targets[:, None]  # (T, N)
         if config.loss == "sampled_softmax":

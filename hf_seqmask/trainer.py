@@ -3,6 +3,7 @@ ranking metrics (history excluded) from ``trainer.evaluate()``."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from transformers import Trainer
 
 from .collators import SequenceCollator
 from .metrics import make_compute_metrics, make_preprocess_logits_for_metrics
+from .optim import SparseDenseAdam, clip_grad_norm_sparse_aware
 from .resume import CollatorEpochCallback
 
 
@@ -63,6 +65,28 @@ class SeqRecTrainer(Trainer):
         self.eval_data_collator = eval_data_collator
         if isinstance(self.data_collator, SequenceCollator):
             self.add_callback(CollatorEpochCallback(self.data_collator))
+        if getattr(getattr(self.model, "config", None), "sparse_item_embeddings", False):
+            # torch's clip_grad_norm_ refuses sparse gradients; the Trainer clips through the accelerator.
+            accelerator = self.accelerator
+            accelerator.clip_grad_norm_ = functools.partial(_clip_through_accelerator, accelerator)
+
+    def create_optimizer(self, model: Any = None) -> Any:
+        """``SparseDenseAdam`` for a model with sparse item-table gradients (``sparse_item_embeddings``),
+        with the Trainer's learning rate, betas, epsilon and weight decay (none on biases and norms);
+        the Trainer's own optimizer otherwise."""
+        model = model if model is not None else self.model
+        if self.optimizer is None and getattr(getattr(model, "config", None), "sparse_item_embeddings", False):
+            args = self.args
+            self.optimizer = SparseDenseAdam.for_model(
+                model,
+                no_decay=set(model.state_dict()) - set(self.get_decay_parameter_names(model)),
+                lr=args.learning_rate,
+                betas=(args.adam_beta1, args.adam_beta2),
+                eps=args.adam_epsilon,
+                weight_decay=args.weight_decay,
+            )
+            return self.optimizer
+        return super().create_optimizer(model)
 
     def _with_eval_collator(self, build: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         train_collator = self.data_collator
@@ -77,3 +101,10 @@ class SeqRecTrainer(Trainer):
 
     def get_test_dataloader(self, test_dataset: Any) -> Any:
         return self._with_eval_collator(super().get_test_dataloader, test_dataset)
+
+
+def _clip_through_accelerator(accelerator: Any, parameters: Any, max_norm: float, norm_type: float = 2) -> Any:
+    """The accelerator's ``clip_grad_norm_`` for a model with sparse gradients (2-norm only)."""
+    if norm_type != 2:
+        raise ValueError(f"sparse gradients are clipped by their 2-norm only, got norm_type={norm_type}")
+    return clip_grad_norm_sparse_aware(parameters, max_norm, unscale=accelerator.unscale_gradients)

@@ -55,13 +55,14 @@ def test_scale_benchmark_runs_at_a_tiny_size():
     spec = importlib.util.spec_from_file_location("scale", EXAMPLES.parent / "benchmarks" / "scale.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    rows = module.main(["--items", "500", "--steps", "1"])
+    rows = module.main(["--items", "500", "--steps", "1", "--sparse-items"])
     assert [row["loss"] for row in rows] == [
         "full",
         "full, chunked (16,384 items)",
         "sampled_softmax (128 negatives)",
         "gbce (128 negatives)",
         "sampled_softmax (in-batch)",
+        "sampled_softmax (128 negatives), sparse item table + SparseAdam",
     ]
     assert all(row["seconds_per_step"] > 0 and row["peak_mb"] > 0 for row in rows)
 
