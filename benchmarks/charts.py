@@ -1,7 +1,7 @@
 """The pictures beside the tables in docs/: drawn from the committed reports, so they can be redrawn.
 
     python benchmarks/charts.py            # docs/results_ndcg.png, docs/results_validation.png,
-                                           # docs/benchmarks_throughput.png
+                                           # docs/benchmarks_throughput.png, docs/scale.png
 
 ``benchmarks/movielens.py`` and ``benchmarks/collate.py`` call the matching function after writing
 their report. Needs matplotlib (``pip install -e ".[plots]"``).
@@ -143,6 +143,35 @@ def throughput_chart(report: Path = DOCS / "benchmarks.md", output: Path = DOCS 
     return output
 
 
+def scale_chart(report: Path = DOCS / "scale.md", output: Path = DOCS / "scale.png") -> Path:
+    """Step time (forward + backward + optimizer) and peak memory against catalogue size, per loss."""
+    plt = _plt()
+    rows = markdown_table(report.read_text(), "| items |")
+    figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(12, 4.2))
+    losses = list(dict.fromkeys(row["loss"] for row in rows))
+    for loss in losses:
+        points = sorted(
+            (
+                float(row["items"].replace(",", "")),
+                float(row["forward + backward s"]) + float(row["AdamW step s"]),
+                float(row["peak MB"]),
+            )
+            for row in rows
+            if row["loss"] == loss
+        )
+        items = [p[0] for p in points]
+        time_axis.plot(items, [p[1] for p in points], "-o", markersize=3, label=loss)
+        memory_axis.plot(items, [p[2] for p in points], "-o", markersize=3, label=loss)
+    for axis, label in ((time_axis, "seconds per training step"), (memory_axis, "peak memory (MB)")):
+        axis.set(xscale="log", yscale="log", xlabel="items in the catalogue", ylabel=label)
+    time_axis.legend(fontsize=6)
+    figure.suptitle("GPT-2 training step against catalogue size (docs/scale.md)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(output, dpi=110)
+    plt.close(figure)
+    return output
+
+
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=Path, default=DOCS)
@@ -152,6 +181,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
         results_chart(docs / "results.md", docs / "results_ndcg.png"),
         validation_chart(docs / "ml1m_logs", docs / "results_validation.png"),
         throughput_chart(docs / "benchmarks.md", docs / "benchmarks_throughput.png"),
+        scale_chart(docs / "scale.md", docs / "scale.png"),
     ]
     for path in written:
         print(f"wrote {path}")

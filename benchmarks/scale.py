@@ -164,7 +164,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.output:
-        Path(args.output).write_text(text)
+        output = Path(args.output)
+        text = text.replace("\n| items |", f"\n![step time and memory]({output.stem}.png)\n\n| items |", 1)
+        output.write_text(text)
+        sys.path.insert(0, str(Path(__file__).parent))
+        from charts import scale_chart  # benchmarks/charts.py, beside this script
+
+        scale_chart(output, output.with_suffix(".png"))
     return rows
 
 
