@@ -166,8 +166,7 @@ class SeqRecConfig(PretrainedConfig):
 
     def _check_spec(self) -> None:
         """The pair, the width and the masking options fit together (errors name the option)."""
-        backbone = self.backbone_config
-        assert backbone is not None
+        backbone = cast(PretrainedConfig, self.backbone_config)  # called only with a backbone
         spec.check_pair(backbone.model_type, self.scheme)
         positions = self.max_positions
         if self.max_seq_length is not None and positions is not None and self.max_seq_length > positions:
@@ -788,8 +787,8 @@ class SeqRecModel(PreTrainedModel):
         hidden = self.backbone.base_model(
             inputs_embeds=self.embed(corrupted, discriminator_side_features), attention_mask=attention_mask
         ).last_hidden_state  # (B, L, H)
-        assert self.discriminator_head is not None  # built for scheme="rtd"
-        discriminator_logits = self.discriminator_head(hidden)  # (B, L)
+        discriminator_head = cast(nn.Module, self.discriminator_head)  # built for scheme="rtd"
+        discriminator_logits = discriminator_head(hidden)  # (B, L)
         real = attention_mask.bool()
         if real.any():
             discriminator_loss = F.binary_cross_entropy_with_logits(

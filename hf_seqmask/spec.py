@@ -10,7 +10,7 @@ refuses a batch that does not fit (:func:`check_batch`), naming both sides.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -176,8 +176,7 @@ def check_batch(
 
     training = labels is not None and prediction_positions is None
     if training:
-        assert labels is not None
-        targets: torch.Tensor = labels != IGNORE_INDEX
+        targets: torch.Tensor = cast(torch.Tensor, labels) != IGNORE_INDEX  # training: labels exist
         if scheme == "clm" and mask_positions.any():
             _refuse(config, "a causal model given hidden positions in training: this is a masked (mlm/plm/rtd) batch")
         hides_every_target = scheme == "plm" or (

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -297,8 +297,9 @@ class SequenceCollator(DataCollatorMixin):
 
     def _add_negatives(self, batch: dict[str, Any], padded: PaddedBatch, generator: torch.Generator | None) -> None:
         """``negative_ids``, ``negative_log_q`` and ``target_log_q`` (see ``num_negatives``)."""
-        sampler, labels = self._negative_sampler, batch["labels"]
-        assert sampler is not None and generator is not None  # only called with num_negatives > 0, in training
+        # Only called with num_negatives > 0, in training: both exist.
+        sampler, labels = cast(_negatives.NegativeSampler, self._negative_sampler), batch["labels"]
+        generator = cast(torch.Generator, generator)
         is_target = labels != IGNORE_INDEX  # (B, L)
         targets = labels[is_target]  # (T,) row-major
         if self.shared_negatives:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 
@@ -73,7 +74,7 @@ class MaskedCollator(SequenceCollator):
     def _mask(self, padded: PaddedBatch, generator: torch.Generator | None) -> Masking:
         if self.mode != "train":
             return self._eval_or_predict_targets(padded)
-        assert generator is not None  # training draws
+        generator = cast(torch.Generator, generator)  # training always gets one
         real = padded.real
         targets, draws = _masking.bernoulli_targets(real, self.mlm_probability, generator)  # (B, L) x 2
         targets = _masking.ensure_target_and_context(targets, real, generator, draws=draws)

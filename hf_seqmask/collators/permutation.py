@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -72,7 +72,7 @@ class PermutationCollator(SequenceCollator):
     def _mask(self, padded: PaddedBatch, generator: torch.Generator | None) -> Masking:
         real = padded.real
         if self.mode == "train":
-            assert generator is not None  # training draws
+            generator = cast(torch.Generator, generator)  # training always gets one
             if self.permute_all:
                 targets = real.clone()
             else:
@@ -95,5 +95,4 @@ class PermutationCollator(SequenceCollator):
         return masking
 
     def _extra_outputs(self, padded: PaddedBatch, masking: Masking, batch: dict[str, Any]) -> None:
-        assert masking.perm_order is not None  # every plm masking has an order
-        self._perm_outputs(masking.perm_order, batch, self.perm_format)
+        self._perm_outputs(cast(torch.Tensor, masking.perm_order), batch, self.perm_format)  # always set here

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,14 +64,13 @@ def stream_sequences(
     paths = [str(f) for f in files]
     _file_format(paths)  # validates the file types up front
 
+    layout = _Layout(vocabulary, user_column, item_column, time_column, tuple(side_columns), unknown)
     # user -> its file, across every file this process reads (datasets calls ``generate`` once per file)
     seen: dict = {}
 
     def generate(shards: list[str]) -> Iterator[dict]:
         for shard in shards:
-            grouped = _group(_read_rows(shard), shard, seen, vocabulary, user_column, item_column, time_column,
-                             side_columns, unknown)  # fmt: skip
-            yield from grouped
+            yield from _group(_read_rows(shard), shard, seen, layout)
 
     return IterableDataset.from_generator(generate, gen_kwargs={"shards": paths})
 
@@ -89,17 +89,20 @@ def _read_rows(path: str) -> Iterator[dict]:
                 yield json.loads(line)
 
 
-def _group(
-    rows: Iterator[dict],
-    path: str,
-    seen: dict,
-    vocabulary: ItemVocabulary,
-    user_column: str,
-    item_column: str,
-    time_column: str | None,
-    side_columns: Sequence[str],
-    unknown: str,
-) -> Iterator[dict]:
+@dataclass(frozen=True)
+class _Layout:
+    """How interaction rows become sequences: the vocabulary, the columns, what to do with unknown items."""
+
+    vocabulary: ItemVocabulary
+    user_column: str
+    item_column: str
+    time_column: str | None
+    side_columns: tuple[str, ...]
+    unknown: str
+
+
+def _group(rows: Iterator[dict], path: str, seen: dict, layout: _Layout) -> Iterator[dict]:
+    user_column, time_column = layout.user_column, layout.time_column
     current = None
     run: list[dict] = []
     here: set = set()  # the users of this pass over this file
@@ -111,7 +114,7 @@ def _group(
             raise ValueError(f"{path}, row {index}: user {user!r} has no {time_column!r} value")
         if user != current:
             if current is not None:
-                yield _sequence(current, run, vocabulary, user_column, item_column, time_column, side_columns, unknown)
+                yield _sequence(current, run, layout)
             if user in here or seen.get(user, path) != path:  # (a later epoch re-reads the same file)
                 where = "earlier in this file" if user in here else f"in {seen[user]}"
                 raise ValueError(
@@ -123,33 +126,25 @@ def _group(
             current, run = user, []
         run.append(row)
     if current is not None:
-        yield _sequence(current, run, vocabulary, user_column, item_column, time_column, side_columns, unknown)
+        yield _sequence(current, run, layout)
 
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _sequence(
-    user: Any,
-    run: list[dict],
-    vocabulary: ItemVocabulary,
-    user_column: str,
-    item_column: str,
-    time_column: str | None,
-    side_columns: Sequence[str],
-    unknown: str,
-) -> dict:
+def _sequence(user: Any, run: list[dict], layout: _Layout) -> dict:
+    item_column, time_column = layout.item_column, layout.time_column
     if time_column is not None:
         run = sorted(run, key=lambda row: row[time_column])  # stable: ties keep file order
     items: list[int] = []
-    sides: dict[str, list] = {column: [] for column in side_columns}
+    sides: dict[str, list] = {column: [] for column in layout.side_columns}
     for row in run:
-        if row[item_column] not in vocabulary:
-            if unknown == "error":
+        if row[item_column] not in layout.vocabulary:
+            if layout.unknown == "error":
                 raise KeyError(f"item {row[item_column]!r} of user {user!r} is not in the vocabulary")
             continue
-        items.append(vocabulary.encode([row[item_column]])[0])
-        for column in side_columns:
+        items.append(layout.vocabulary.encode([row[item_column]])[0])
+        for column in layout.side_columns:
             sides[column].append(row[column])
-    return {user_column: user, "input_ids": items, **sides}
+    return {layout.user_column: user, "input_ids": items, **sides}
