@@ -28,6 +28,7 @@ PAIRS = {
     "xlnet-clm": ["--model", "xlnet", "--scheme", "clm"],
     "xlnet-mlm": ["--model", "xlnet", "--scheme", "mlm"],
     "electra-rtd": ["--model", "electra", "--scheme", "rtd"],
+    "xlnet-rtd": ["--model", "xlnet", "--scheme", "rtd"],
 }
 PUBLISHED = [
     ("BERT4Rec (Petrov & Macdonald 2022)", 0.1516, 0.2821),

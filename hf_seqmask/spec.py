@@ -21,7 +21,7 @@ from .reserved import IGNORE_INDEX
 SUPPORTED_PAIRS: dict[str, tuple[str, ...]] = {
     "gpt2": ("clm",),
     "bert": ("mlm", "rtd"),
-    "xlnet": ("plm", "clm", "mlm"),
+    "xlnet": ("plm", "clm", "mlm", "rtd"),
     "electra": ("mlm", "rtd"),
 }
 

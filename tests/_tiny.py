@@ -15,6 +15,7 @@ PAIRS = [
     ("xlnet", "plm", {}),
     ("xlnet", "clm", {"causal_perm_mask": True}),
     ("xlnet", "mlm", {}),
+    ("xlnet", "rtd", {}),
     ("electra", "mlm", {}),
     ("electra", "rtd", {}),
 ]

@@ -17,7 +17,8 @@ TINY = ["--max-steps", "3", "--hidden-size", "16", "--max-length", "20", "--batc
 
 @needs_index
 @pytest.mark.parametrize(
-    ("scheme", "model"), [("mlm", "bert"), ("clm", "gpt2"), ("plm", "xlnet"), ("clm", "xlnet"), ("rtd", "electra")]
+    ("scheme", "model"),
+    [("mlm", "bert"), ("clm", "gpt2"), ("plm", "xlnet"), ("clm", "xlnet"), ("rtd", "electra"), ("rtd", "xlnet")],
 )
 def test_main_job_trains_evaluates_saves_and_recommends(tmp_path, capsys, scheme, model):
     summary = main(["--scheme", scheme, "--model", model, "--output-dir", str(tmp_path), *TINY])
