@@ -70,23 +70,25 @@ class SeqRecTrainer(Trainer):
             accelerator = self.accelerator
             accelerator.clip_grad_norm_ = functools.partial(_clip_through_accelerator, accelerator)
 
-    def create_optimizer(self, model: Any = None) -> Any:
+    def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:
         """``SparseDenseAdam`` for a model with sparse item-table gradients (``sparse_item_embeddings``),
         with the Trainer's learning rate, betas, epsilon and weight decay (none on biases and norms);
-        the Trainer's own optimizer otherwise."""
+        the Trainer's own optimizer otherwise. (transformers 5.0 calls it without a model, later
+        releases with one: both are passed through.)"""
+        model: Any = args[0] if args else kwargs.get("model")
         model = model if model is not None else self.model
         if self.optimizer is None and getattr(getattr(model, "config", None), "sparse_item_embeddings", False):
-            args = self.args
+            training = self.args
             self.optimizer = SparseDenseAdam.for_model(
                 model,
                 no_decay=set(model.state_dict()) - set(self.get_decay_parameter_names(model)),
-                lr=args.learning_rate,
-                betas=(args.adam_beta1, args.adam_beta2),
-                eps=args.adam_epsilon,
-                weight_decay=args.weight_decay,
+                lr=training.learning_rate,
+                betas=(training.adam_beta1, training.adam_beta2),
+                eps=training.adam_epsilon,
+                weight_decay=training.weight_decay,
             )
             return self.optimizer
-        return super().create_optimizer(model)
+        return super().create_optimizer(*args, **kwargs)
 
     def _with_eval_collator(self, build: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         train_collator = self.data_collator
