@@ -1,10 +1,18 @@
-"""Milliseconds per training step (forward + backward + AdamW) of each family x scheme at a tiny size.
+"""Milliseconds per training step (forward + backward + AdamW) of each family x scheme at a tiny size,
+and the guard at the ML-1M size: the step next to the time of its own matmuls run alone.
 
 Run:
     python benchmarks/train_step.py             # batch 32, sessions up to 16 items, hidden 32, 2 layers
     python benchmarks/train_step.py --steps 3   # the size the tests run
+    python benchmarks/train_step.py --guard     # GPT-2 + clm and BERT + mlm at the ML-1M size
 
 Uses the tiny configs of the test suite; median over ``--steps`` steps after 5 warm-up steps.
+
+The guard (``--guard``): batch 64 x 200 items, hidden 64, 2 layers, 3,418 items, 2 threads. One step
+is run under a dispatch mode that records every matrix multiply (mm, addmm, bmm, baddbmm: forward and
+backward, attention, feed-forward and item head) with its shapes; those multiplies are then timed
+alone, on fresh tensors of the same shapes, in the same process. The ratio step / matmuls says how
+much of a step is spent outside the multiplies (the target: <= 1.3x).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests._tiny import PAIRS, collator, sessions, tiny_model
@@ -40,11 +49,120 @@ def step_times(family: str, scheme: str, options: dict, steps: int) -> float:
     return 1000 * statistics.median(times)
 
 
+MATMULS = ("mm.default", "addmm.default", "bmm.default", "baddbmm.default")
+
+
+class MatmulRecorder(TorchDispatchMode):
+    """Records (op, argument shapes and dtypes, scalar arguments) of every matrix multiply it sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if str(func.__name__) in MATMULS:
+            shapes = tuple((tuple(a.shape), a.dtype) if torch.is_tensor(a) else a for a in args)
+            self.calls.append((func, shapes, dict(kwargs or {})))
+        return func(*args, **(kwargs or {}))
+
+
+def guard(family: str, scheme: str, steps: int, profile_ops: int = 0) -> dict:
+    """(step ms, matmuls-alone ms, ratio) of ``family`` + ``scheme`` at the ML-1M size."""
+    from transformers import BertConfig, GPT2Config
+
+    from hf_seqmask import SCHEMES, SeqRecConfig, SeqRecModel
+
+    vocab = 3_418 + 2
+    if family == "gpt2":
+        backbone = GPT2Config(vocab_size=vocab, n_positions=200, n_embd=64, n_layer=2, n_head=2)
+    else:
+        backbone = BertConfig(
+            vocab_size=vocab, hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256,
+            max_position_embeddings=200,
+        )  # fmt: skip
+    torch.manual_seed(0)
+    model = SeqRecModel(SeqRecConfig(backbone_config=backbone, scheme=scheme, max_seq_length=200))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    collate = SCHEMES[scheme](vocab_size=vocab, mask_token_id=1, seed=0, max_length=200)
+    generator = torch.Generator().manual_seed(0)
+    batches = [
+        collate([{"input_ids": torch.randint(2, vocab, (200,), generator=generator).tolist()} for _ in range(64)])
+        for _ in range(steps + 2)
+    ]
+
+    def step(batch: dict) -> None:
+        loss = model(**batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    step(batches[0])  # warm-up
+    recorder = MatmulRecorder()
+    with recorder:
+        step(batches[1])
+    times = []
+    for batch in batches[2:]:
+        start = time.perf_counter()
+        step(batch)
+        times.append(time.perf_counter() - start)
+    step_ms = 1000 * statistics.median(times)
+    matmul_ms = 1000 * matmuls_alone(recorder.calls, steps)
+    profile = None
+    if profile_ops:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+            step(batches[-1])
+        profile = profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=profile_ops)
+    return {
+        "step_ms": step_ms,
+        "matmul_ms": matmul_ms,
+        "ratio": step_ms / matmul_ms,
+        "matmuls": len(recorder.calls),
+        "profile": profile,
+    }
+
+
+def matmuls_alone(calls: list[tuple], repeats: int) -> float:
+    """Seconds the recorded multiplies take when run alone (median of ``repeats`` passes over all)."""
+    prepared = []
+    for func, shapes, kwargs in calls:
+        arguments = [torch.randn(shape, dtype=dtype) if isinstance(shape, tuple) else shape for shape, dtype in
+                     (s if isinstance(s, tuple) and len(s) == 2 and isinstance(s[0], tuple) else (s, None)
+                      for s in shapes)]  # fmt: skip
+        prepared.append((func, arguments, kwargs))
+    passes = []
+    for _ in range(max(repeats, 3)):
+        start = time.perf_counter()
+        for func, arguments, kwargs in prepared:
+            func(*arguments, **kwargs)
+        passes.append(time.perf_counter() - start)
+    return statistics.median(passes)
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--guard", action="store_true", help="the ML-1M-size guard instead of the tiny grid")
+    parser.add_argument("--profile", type=int, default=0, help="--guard: also print the N costliest ops of a step")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
+    if args.guard:
+        print("| model | scheme | ms / step | its matmuls alone, ms | step / matmuls | matmuls |")
+        print("|---|---|---|---|---|---|")
+        results: dict[str, float] = {}
+        profiles: list[str] = []
+        for family, scheme in (("gpt2", "clm"), ("bert", "mlm")):
+            measured = guard(family, scheme, min(args.steps, 10), args.profile)
+            results[f"{family}-{scheme}"] = measured["ratio"]
+            print(
+                f"| {family} | {scheme} | {measured['step_ms']:.0f} | {measured['matmul_ms']:.0f} | "
+                f"{measured['ratio']:.2f}x | {measured['matmuls']} |"
+            )
+            if measured["profile"]:
+                profiles.append(
+                    f"\n{family} + {scheme}, the costliest ops of one step (self CPU time):\n{measured['profile']}"
+                )
+        print("".join(profiles))
+        return results
     results = {}
     print("| model | scheme | ms / step |\n|---|---|---|")
     for family, scheme, options in PAIRS:

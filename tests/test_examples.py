@@ -50,6 +50,8 @@ def test_train_step_benchmark_runs_at_a_tiny_size():
     spec.loader.exec_module(module)
     results = module.main(["--steps", "1"])
     assert len(results) == len(PAIRS) and all(ms > 0 for ms in results.values())
+    ratios = module.main(["--guard", "--steps", "1"])  # the ML-1M-size step against its own matmuls
+    assert set(ratios) == {"gpt2-clm", "bert-mlm"} and all(ratio > 1.0 for ratio in ratios.values())
 
 
 def test_scale_benchmark_runs_at_a_tiny_size():
