@@ -49,7 +49,12 @@ def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarra
             lengths = np.fromiter(map(len, rows), np.int64, len(rows))
             total = int(lengths.sum())
             try:  # operator.index rejects floats, strings and nested rows that fromiter would coerce
-                return np.fromiter(map(operator.index, _chain(rows)), np.int64, total), lengths
+                flat = np.fromiter(map(operator.index, _chain(rows)), np.int64, total)
+                # operator.index takes bools too (True -> 1); a bool can only have become a 0 or 1, so the
+                # per-item type check runs only for a batch holding such ids (normally pad and mask).
+                if integer_only and flat.size and flat.min() <= 1 and bool in set(map(type, _chain(rows))):
+                    raise TypeError("a bool among the item ids")  # the row-by-row path names it
+                return flat, lengths
             except TypeError:
                 if integer_only:
                     raise
@@ -118,7 +123,8 @@ def _row_as_array(row: Any, index: int, key: str, integer_only: bool) -> np.ndar
     if not isinstance(row, (list, tuple)):
         raise TypeError(f"row {index} of {key!r}: expected {_ROW_TYPES}, got {type(row).__name__}: {row!r:.80}")
     for position, value in enumerate(row):
-        is_int = isinstance(value, numbers.Integral)  # bool is an int in Python, as on the fast path
+        # bool is an int in Python: item ids refuse it, side features take it as 0/1
+        is_int = isinstance(value, numbers.Integral) and not (integer_only and isinstance(value, bool))
         is_real = isinstance(value, numbers.Real)
         if not (is_int or (is_real and not integer_only)):
             raise TypeError(

@@ -207,3 +207,13 @@ def test_the_wheel_fetch_asks_for_wheels_only(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match=r"could not fetch recbole==1\.2\.1"):
         movielens.fetch_wheel("recbole", "1.2.1", tmp_path)
     assert "--only-binary=:all:" in commands[0] and "--no-deps" in commands[0]
+
+
+def test_python_bools_are_not_item_ids():
+    collator = MaskedCollator(vocab_size=V, mask_token_id=3, pad_token_id=2, seed=0)  # 0 and 1 are items here
+    with pytest.raises(TypeError, match=r"row 1 of 'input_ids': position 1 holds False \(bool\); expected integers"):
+        collator([{"input_ids": [5, 6]}, {"input_ids": [7, False]}])
+    assert collator.with_mode("eval")([{"input_ids": [5, 1, 0]}])["labels"].tolist() == [[-100, -100, 0]]
+    # side features may be flags
+    flags = MaskedCollator(vocab_size=V, mask_token_id=1, seed=0, side_feature_keys=("liked",))
+    assert flags([{"input_ids": [5, 6], "liked": [True, False]}])["liked"].dtype == torch.int64
