@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> str:
             features = as_lists(sessions(batch, length, even=kind == "plm"))
             rates = [loader_batches_per_second(collate, features, batch, w, args.loader_batches) for w in (0, 2)]
             loader_rows.append((name, cell, *rates))
-    command = "python benchmarks/collate.py " + " ".join(argv if argv is not None else [])
+    command = "python benchmarks/collate.py " + " ".join(argv if argv is not None else sys.argv[1:])
     single_thread = one_thread_ratios(args.loader_cells, args.seconds)
     text = report(results, grid, loader_rows, expansion_ms(), command.strip(), single_thread)
     print(text)
