@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     test_metrics = trainer.evaluate(splits["test"].select_columns(["input_ids"]), metric_key_prefix="test")
     if not trainer.is_world_process_zero():
         return {}
-    rows = test_rows(model, splits, test_metrics)
+    rows = evaluate_test(model, splits, test_metrics)
     print(format_table(rows))
 
     model.save_pretrained(output_dir / "model")  # with its masking spec and item vocabulary
@@ -465,28 +465,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return summary
 
 
-def test_rows(model: SeqRecModel, splits: datasets.DatasetDict, test_metrics: dict[str, float]) -> list[dict]:
-    """The table: the model (from ``trainer.evaluate``'s test metrics) and the popularity baseline,
-    history excluded and included."""
-    rows = []
-    scheme, family = model.config.scheme, model.config.backbone_config.model_type
-    popularity = popularity_scorer(splits["train"]["input_ids"], model.config.backbone_config.vocab_size)
-    test = splits["test"].select_columns(["input_ids"])
-    for history, suffix in (("excluded", ""), ("included", WITH_HISTORY)):
-        ours = {"rows": test_metrics["test_rows"], "rows_without_target": test_metrics["test_rows_without_target"]}
-        ours.update({f"{m}@10": test_metrics[f"test_{m}@10{suffix}"] for m in METRICS})
-        rows.append({"scheme": scheme, "model": family, "history": history, **ours})
-        baseline = evaluate_ranking(
-            popularity,
-            test,
-            model.data_collator("eval"),
-            exclude_ids=model.reserved_ids.tolist(),
-            exclude_history=history == "excluded",
-        )
-        rows.append({"scheme": "-", "model": "popularity", "history": history, **baseline})
-    return rows
-
-
 def format_table(rows: list[dict[str, Any]], ks: tuple[int, ...] = (10,)) -> str:
     columns = ["scheme", "model", "history", *[f"{m}@{k}" for k in ks for m in ("ndcg", "recall", "mrr")]]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -497,24 +475,32 @@ def format_table(rows: list[dict[str, Any]], ks: tuple[int, ...] = (10,)) -> str
 
 
 @torch.no_grad()
-def evaluate_test(model: SeqRecModel, splits: datasets.DatasetDict) -> list[dict[str, Any]]:
+def evaluate_test(
+    model: SeqRecModel, splits: datasets.DatasetDict, test_metrics: dict[str, float] | None = None
+) -> list[dict[str, Any]]:
     """The test rows of the table: the model and the popularity baseline, history excluded and included.
 
-    The model scores each test row through its own eval-mode collator, on its device.
+    The model's rows come from ``trainer.evaluate``'s ``test_metrics`` (sharded over ranks) when given,
+    else from scoring each test row here through the model's eval-mode collator, on its device.
     """
     evaluation = model.data_collator("eval")
-    vocab_size = model.config.backbone_config.vocab_size
     exclude_ids = model.reserved_ids.tolist()
-    popularity = popularity_scorer(splits["train"]["input_ids"], vocab_size)
+    popularity = popularity_scorer(splits["train"]["input_ids"], model.config.backbone_config.vocab_size)
     test = splits["test"].select_columns(["input_ids"])
+    scheme, family = model.config.scheme, model.config.backbone_config.model_type
     rows = []
-    for history, exclude in (("excluded", True), ("included", False)):
-        for scheme, family, scorer in (
-            (model.config.scheme, model.config.backbone_config.model_type, model.score_batch),
-            ("-", "popularity", popularity),
-        ):
-            metrics = evaluate_ranking(scorer, test, evaluation, exclude_ids=exclude_ids, exclude_history=exclude)
-            rows.append({"scheme": scheme, "model": family, "history": history, **metrics})
+    for history, suffix in (("excluded", ""), ("included", WITH_HISTORY)):
+        exclude = history == "excluded"
+        if test_metrics is None:
+            ours = evaluate_ranking(
+                model.score_batch, test, evaluation, exclude_ids=exclude_ids, exclude_history=exclude
+            )
+        else:
+            ours = {"rows": test_metrics["test_rows"], "rows_without_target": test_metrics["test_rows_without_target"]}
+            ours.update({f"{m}@10": test_metrics[f"test_{m}@10{suffix}"] for m in METRICS})
+        baseline = evaluate_ranking(popularity, test, evaluation, exclude_ids=exclude_ids, exclude_history=exclude)
+        rows.append({"scheme": scheme, "model": family, "history": history, **ours})
+        rows.append({"scheme": "-", "model": "popularity", "history": history, **baseline})
     return rows
 
 
