@@ -210,6 +210,48 @@ def one_thread_ratios(cells: list[str], budget: float) -> list[tuple[str, float,
     return rows
 
 
+GUARD_LIMIT = 2.0  # issue #15: the row checks cost nothing measurable; clm and mlm within 2x of the floor
+
+
+def floor_guard(cells: list[str], budget: float, rounds: int = 5) -> list[tuple[str, str, float, float, float]]:
+    """(cell, collator, its median us, the vectorised-pad floor's median us, ratio) with torch at 1 thread,
+    as in DataLoader workers; the three are timed in interleaved rounds so drift hits them alike."""
+    table = collators(item_tokenizer())
+    names = ("ours clm train", "ours mlm train", "floor vectorised pad")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    rows = []
+    try:
+        for cell in cells:
+            batch, length = (int(v) for v in cell.split("x"))
+            features = as_lists(sessions(batch, length))
+            times: dict[str, list[float]] = {name: [] for name in names}
+            for _ in range(rounds):
+                for name in names:
+                    times[name] += call_seconds(table[name][1], features, budget / rounds)
+            floor = statistics.median(times["floor vectorised pad"]) * 1e6
+            for name in names[:2]:
+                ours = statistics.median(times[name]) * 1e6
+                rows.append((cell, name, ours, floor, ours / floor))
+    finally:
+        torch.set_num_threads(threads)
+    return rows
+
+
+def guard_lines(rows: list[tuple[str, str, float, float, float]]) -> list[str]:
+    lines = [
+        f"## Guard: clm and mlm train within {GUARD_LIMIT:g}x of the vectorised-pad floor (torch at 1 thread)",
+        "",
+        "| cell | collator | median us | floor median us | ratio | within |",
+        "|---|---|---|---|---|---|",
+    ]
+    for cell, name, ours, floor, ratio in rows:
+        lines.append(
+            f"| {cell} | {name} | {ours:.0f} | {floor:.0f} | {ratio:.2f}x | {'yes' if ratio <= GUARD_LIMIT else 'NO'} |"
+        )
+    return lines
+
+
 def expansion_ms(batch: int = 256, length: int = 200, repeats: int = 10) -> float:
     """The model wrapper's expansion of a compact PLM batch into XLNet's dense inputs (CPU, ms)."""
     compact = PermutationCollator(vocab_size=VOCAB, mask_token_id=MASK, seed=0, perm_format="compact")
@@ -227,7 +269,7 @@ def _fmt_rate(value: float) -> str:
     return f"{value / 1e6:.2f}M" if value >= 1e6 else f"{value / 1e3:.1f}k"
 
 
-def report(results, grid, loader_rows, expand_ms, command: str, single_thread=()) -> str:
+def report(results, grid, loader_rows, expand_ms, command: str, single_thread=(), guard=()) -> str:
     cells = [f"{batch}x{length}" for batch, length in grid]
     names = sorted({name for name, _, _ in results}, key=list(collators(item_tokenizer())).index)
     lines = [
@@ -303,6 +345,8 @@ def report(results, grid, loader_rows, expand_ms, command: str, single_thread=()
         lines += ["| cell | ours compact | transformers PLM | ratio |", "|---|---|---|---|"]
         for cell, ours, theirs, ratio in single_thread:
             lines.append(f"| {cell} | {_fmt_rate(ours)} | {_fmt_rate(theirs)} | {ratio:.1f}x |")
+    if guard:
+        lines += ["", *guard_lines(list(guard))]
     lines += [
         "",
         f"Model-side expansion of a compact 256x200 PLM batch (perm_mask + target_mapping, CPU): {expand_ms:.1f} ms.",
@@ -322,7 +366,12 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--loader-batches", type=int, default=30)
     parser.add_argument("--loader-cells", nargs="+", default=["256x50", "1024x200"])
     parser.add_argument("--output", default=None, help="write the Markdown report here")
+    parser.add_argument("--guard", action="store_true", help="only the floor guard (1 thread), printed")
     args = parser.parse_args(argv)
+    if args.guard:
+        text = "\n".join(guard_lines(floor_guard(args.loader_cells, max(args.seconds, 2.0))))
+        print(text)
+        return text
     torch.set_num_threads(2)
     grid = [tuple(int(v) for v in cell.split("x")) for cell in args.grid]
     results = run(grid, args.seconds)
@@ -337,7 +386,8 @@ def main(argv: list[str] | None = None) -> str:
             loader_rows.append((name, cell, *rates))
     command = "python benchmarks/collate.py " + " ".join(argv if argv is not None else sys.argv[1:])
     single_thread = one_thread_ratios(args.loader_cells, args.seconds)
-    text = report(results, grid, loader_rows, expansion_ms(), command.strip(), single_thread)
+    guard = floor_guard(args.loader_cells, max(args.seconds, 2.0))
+    text = report(results, grid, loader_rows, expansion_ms(), command.strip(), single_thread, guard)
     print(text)
     if args.output:
         output = Path(args.output)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import numbers
-import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,14 +42,18 @@ def flatten_feature_rows(rows: Sequence, *, key: str) -> tuple[np.ndarray, np.nd
 def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarray, np.ndarray]:
     first = rows[0]
     try:
-        # All rows plain lists: a numpy row among them would be iterated as numpy scalars, and numpy < 2
-        # lets operator.index take np.bool_ (True -> 1). One isinstance per row, not per item.
+        # All rows plain lists (one isinstance per row, not per item); a numpy scalar among the items
+        # (np.bool_, np.float64, ...) turns the sum below into a numpy type and takes the row-by-row path.
         if isinstance(first, (list, tuple)) and set(map(type, rows)) <= _LIST_TYPES:
             lengths = np.fromiter(map(len, rows), np.int64, len(rows))
             total = int(lengths.sum())
-            try:  # operator.index rejects floats, strings and nested rows that fromiter would coerce
-                flat = np.fromiter(map(operator.index, _chain(rows)), np.int64, total)
-                # operator.index takes bools too (True -> 1); a bool can only have become a 0 or 1, so the
+            try:
+                # fromiter would coerce floats (2.7 -> 2) and digit strings: Python's sum is a C loop that
+                # stays an int only if every item is one and raises on strings and nested rows.
+                if type(sum(_chain(rows))) is not int:
+                    raise TypeError("a non-integer among the items")
+                flat = np.fromiter(_chain(rows), np.int64, total)
+                # A Python bool sums as an int (True -> 1); a bool can only have become a 0 or 1, so the
                 # per-item type check runs only for a batch holding such ids (normally pad and mask).
                 if integer_only and flat.size and flat.min() <= 1 and bool in set(map(type, _chain(rows))):
                     raise TypeError("a bool among the item ids")  # the row-by-row path names it

@@ -229,6 +229,7 @@ class SequenceCollator(DataCollatorMixin):
         reserved = torch.zeros(self.vocab_size, dtype=torch.bool)
         reserved[[self.pad_token_id, self.mask_token_id, *self.special_token_ids]] = True
         self._reserved = reserved  # (V,) bool, ids that never appear in a sequence
+        self._largest_reserved_id = max(self.pad_token_id, self.mask_token_id, *self.special_token_ids)
         self._real_item_ids = torch.nonzero(~reserved).flatten()  # (V - reserved,) the draw pool
         self._negative_sampler: _negatives.NegativeSampler | None = None
         if self.num_negatives:
@@ -486,13 +487,16 @@ class SequenceCollator(DataCollatorMixin):
     def _check_ids(self, flat: np.ndarray, lengths: np.ndarray) -> None:
         if flat.size == 0:
             return
-        if flat.min() < 0 or flat.max() >= self.vocab_size:
+        smallest = flat.min()
+        if smallest < 0 or flat.max() >= self.vocab_size:
             bad = np.flatnonzero((flat < 0) | (flat >= self.vocab_size))
             row, position = _padding.row_of_flat_index(lengths, int(bad[0]))
             raise ValueError(
                 f"row {row} of {self.input_key!r}: item id {int(flat[bad[0]])} at position {position} is outside "
                 f"[0, vocab_size={self.vocab_size})"
             )
+        if smallest > self._largest_reserved_id:  # the usual case: the item ids lie above the reserved ones
+            return
         reserved = self._reserved.numpy()[flat]  # (N,) bool
         if reserved.any():
             bad = np.flatnonzero(reserved)
@@ -517,18 +521,20 @@ class SequenceCollator(DataCollatorMixin):
         return torch.where(valid, next_position + self.prediction_offset, -1)
 
     def _assemble(self, padded: PaddedBatch, masking: Masking) -> dict[str, Any]:
-        items, hidden = padded.items, masking.hidden | padded.slot
+        # The slot exists in predict mode only; skipping the no-op ors is worth it on large batches.
+        predict = self._uses_predict_slot()
+        items, hidden = padded.items, masking.hidden | padded.slot if predict else masking.hidden
         input_ids = items.masked_fill(hidden, self.mask_token_id)  # (B, L)
-        changed = hidden.clone()
+        changed = hidden
         if masking.random is not None and masking.random_ids is not None:
             input_ids[masking.random] = masking.random_ids
-            changed |= masking.random
+            changed = hidden | masking.random
         batch: dict[str, Any] = {
             "input_ids": input_ids,
-            "attention_mask": (padded.real | padded.slot).long(),
+            "attention_mask": (padded.real | padded.slot if predict else padded.real).long(),
         }
         if self.mode != "predict":
-            batch["labels"] = items.masked_fill(~masking.targets, IGNORE_INDEX)
+            batch["labels"] = torch.where(masking.targets, items, IGNORE_INDEX)
         batch["mask_positions"] = hidden
         if self.mode != "train":
             batch["prediction_positions"] = self._prediction_positions(padded, masking.targets)
