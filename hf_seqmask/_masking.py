@@ -81,25 +81,43 @@ def ensure_target_and_context(
 
 
 def bernoulli_targets(
-    real: torch.Tensor, probability: float, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each real item independently a target with ``probability``: ``(targets, draws)``, both (B, L).
+    real: torch.Tensor, lengths: torch.Tensor, probability: float, generator: torch.Generator
+) -> torch.Tensor:
+    """BERT4Rec's targets (B, L) bool: each real item independently with ``probability``, then every
+    row with >= 2 items holds >= 1 target and >= 1 non-target, and shorter rows hold none.
 
-    ``draws`` are float32 uniforms on [0, 1) at the real positions and 1.0 at padding, for
-    :func:`ensure_target_and_context`. They are drawn for the real items only, by a numpy PCG64
-    generator seeded from one draw of ``generator``: a third of torch's cost per uniform, on half the
-    positions of a typical batch (this draw was the largest cost of a masked batch).
+    A row left without a target gains one real position drawn uniformly; a row of targets only gives
+    one back, drawn uniformly (all its items are targets, so a uniform position is a uniform target).
+    ``lengths`` (B,) are the rows' real items, ``real`` their (B, L) positions. All draws come from a
+    numpy PCG64 seeded by one draw of ``generator``, for the real items only and in numpy: a third of
+    torch's cost per uniform, on about half the positions of a typical batch (this was the largest
+    cost of a masked batch).
 
     Example:
-        >>> real = torch.tensor([[1, 1, 0], [1, 0, 0]], dtype=torch.bool)
-        >>> targets, draws = bernoulli_targets(real, 1.0, torch.Generator().manual_seed(0))
-        >>> targets.tolist(), draws[~real].tolist()
-        ([[True, True, False], [True, False, False]], [1.0, 1.0, 1.0])
+        >>> lengths = torch.tensor([3, 1, 2])
+        >>> real = torch.arange(3) < lengths[:, None]
+        >>> targets = bernoulli_targets(real, lengths, 1.0, torch.Generator().manual_seed(0))
+        >>> targets.sum(dim=1).tolist()  # all but one of 3, none of 1, one of 2
+        [2, 0, 1]
     """
-    real_np = real.numpy()
-    draws = np.ones(real_np.shape, np.float32)  # (B, L)
-    draws[real_np] = numpy_generator(generator).random(np.count_nonzero(real_np), dtype=np.float32)
-    return torch.from_numpy(draws < probability), torch.from_numpy(draws)
+    real_np, lengths_np = real.numpy(), lengths.numpy()
+    rng = numpy_generator(generator)
+    chosen = rng.random(int(lengths_np.sum()), dtype=np.float32) < probability  # (N,) row-major
+    counts = np.zeros(lengths_np.shape, np.int64)  # (B,) targets per row
+    nonempty = np.flatnonzero(lengths_np)
+    if nonempty.size:
+        starts = np.cumsum(lengths_np) - lengths_np  # (B,) each row's first item in ``chosen``
+        counts[nonempty] = np.add.reduceat(chosen, starts[nonempty], dtype=np.int64)
+    targets = np.zeros(real_np.shape, np.bool_)  # (B, L)
+    targets[real_np] = chosen
+    eligible = lengths_np >= 2
+    too_short = np.flatnonzero(~eligible & (counts > 0))
+    needs_target = np.flatnonzero(eligible & (counts == 0))
+    needs_context = np.flatnonzero(eligible & (counts == lengths_np))
+    targets[too_short, 0] = False
+    targets[needs_target, rng.integers(0, lengths_np[needs_target])] = True
+    targets[needs_context, rng.integers(0, lengths_np[needs_context])] = False
+    return torch.from_numpy(targets)
 
 
 def numpy_generator(generator: torch.Generator) -> np.random.Generator:

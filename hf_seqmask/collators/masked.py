@@ -76,8 +76,7 @@ class MaskedCollator(SequenceCollator):
             return self._eval_or_predict_targets(padded)
         generator = cast(torch.Generator, generator)  # training always gets one
         real = padded.real
-        targets, draws = _masking.bernoulli_targets(real, self.mlm_probability, generator)  # (B, L) x 2
-        targets = _masking.ensure_target_and_context(targets, real, generator, draws=draws)
+        targets = _masking.bernoulli_targets(real, padded.lengths, self.mlm_probability, generator)  # (B, L)
         last_item_rows = torch.zeros(real.shape[0], dtype=torch.bool)  # (B,)
         if self.mask_last_item_prob > 0:
             last = _masking.last_item_targets(real)  # (B, L)
