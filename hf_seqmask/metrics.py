@@ -195,18 +195,28 @@ WITH_HISTORY = "_with_history"
 
 
 def make_preprocess_logits_for_metrics(
-    k: int = 10, exclude_ids: Sequence[int] = (PAD_TOKEN_ID, MASK_TOKEN_ID)
+    k: int = 10,
+    exclude_ids: Sequence[int] = (PAD_TOKEN_ID, MASK_TOKEN_ID),
+    *,
+    model: Any = None,
 ) -> Callable:
     """For ``Trainer(preprocess_logits_for_metrics=...)``: reduce each eval batch's (B, V) scores (what
     :class:`~hf_seqmask.SeqRecModel` returns in eval batches) to ``(top-k ids (B, k), the target's
     pessimistic rank with the history excluded (B,), and with it included (B,))`` -- memory
     B x (k + 2), never B x L x V. The history is the batch's ``seen_ids``, which the model passes
-    through (eval collators emit them); without them both ranks include the history."""
+    through (eval collators emit them); without them both ranks include the history.
+
+    ``model``: a :class:`~hf_seqmask.SeqRecModel` whose ``ranks_in_chunks`` is on (``softmax_chunk_size``
+    set) returns ``prediction_hidden`` instead of scores; the same three outputs are then computed by
+    :func:`~hf_seqmask.chunked_ranking.chunked_ranking` (memory B x chunk, equal results).
+    ``SeqRecTrainer`` passes its model."""
 
     def preprocess(logits: Any, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         outputs = logits if isinstance(logits, tuple) else (logits,)
         scores = outputs[0]
         seen = outputs[1] if len(outputs) > 1 and outputs[1].ndim == 2 and not outputs[1].is_floating_point() else None
+        if model is not None and getattr(model, "ranks_in_chunks", False):
+            return _preprocess_in_chunks(model, scores, labels, seen, k, exclude_ids)
         if scores.ndim != 2:
             raise ValueError(
                 f"expected (B, V) scores at the prediction positions, got shape {tuple(scores.shape)}; "
@@ -221,6 +231,23 @@ def make_preprocess_logits_for_metrics(
         return top, target_ranks(scores, targets, excluded=excluded), target_ranks(scores, targets, excluded=reserved)
 
     return preprocess
+
+
+def _preprocess_in_chunks(
+    model: Any, query: torch.Tensor, labels: torch.Tensor, seen: torch.Tensor | None, k: int, exclude_ids: Sequence[int]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    from .chunked_ranking import chunked_ranking  # it imports this module
+
+    weight, bias = model.item_head()
+    excluded_items = torch.zeros(weight.shape[0], dtype=torch.bool, device=query.device)
+    if len(exclude_ids):
+        excluded_items[torch.as_tensor(list(exclude_ids), dtype=torch.long, device=query.device)] = True
+    targets = torch.as_tensor(target_of_each_row(labels.cpu().numpy()), device=query.device)
+    ranking = chunked_ranking(
+        query, weight, bias, k, chunk_size=model.config.softmax_chunk_size, targets=targets,
+        excluded_items=excluded_items, history=seen,
+    )  # fmt: skip
+    return ranking.ids, cast(torch.Tensor, ranking.ranks), cast(torch.Tensor, ranking.ranks_with_history)
 
 
 def make_compute_metrics(ks: Sequence[int] = (10,)) -> Callable:

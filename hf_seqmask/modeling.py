@@ -23,6 +23,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM,
 from transformers.utils import ModelOutput
 
 from . import _device, _masking, _rtd, _seeding, losses, spec
+from .chunked_ranking import chunked_ranking
 from .chunked_softmax import chunked_cross_entropy
 from .collators import SequenceCollator
 from .data.vocabulary import VOCABULARY_FILE, ItemVocabulary
@@ -69,7 +70,9 @@ class SeqRecConfig(PretrainedConfig):
         softmax_chunk_size: ``loss="full"`` without the (targets x items) logits: the cross-entropy
             walks the catalogue this many items at a time (:mod:`hf_seqmask.chunked_softmax`; same loss
             and gradients, memory T x chunk instead of T x V; training outputs then carry no logits).
-            Not used by ``rtd``, whose generator samples from the full logits.
+            Not used by ``rtd`` training, whose generator samples from the full logits. Evaluation and
+            ``recommend`` rank in chunks too, with a running top-k (:mod:`hf_seqmask.chunked_ranking`):
+            eval/predict outputs carry ``prediction_hidden`` (B, H) instead of (B, V) logits.
         sparse_item_embeddings: with a sampled loss, the item table (input embeddings, tied to the item
             head) gets sparse gradients: a step touches the batch's items and negatives only. Train with
             :class:`hf_seqmask.optim.SparseDenseAdam` (``SeqRecTrainer`` picks it by itself).
@@ -200,10 +203,14 @@ class SeqRecOutput(ModelOutput):
     row-major order of ``labels != -100``; in eval/predict (B, V) at ``prediction_positions`` (rows
     without a prediction, position -1, score 0). ``rtd`` training adds its two losses, the
     discriminator's labels and logits (B, L) and the corrupted ``input_ids``. Eval batches pass their
-    ``seen_ids`` (B, H) through untouched, for ``preprocess_logits_for_metrics`` to exclude."""
+    ``seen_ids`` (B, H) through untouched, for ``preprocess_logits_for_metrics`` to exclude. With
+    ``softmax_chunk_size`` set, eval/predict batches return no ``logits`` but ``prediction_hidden``
+    (B, H), the item head's input at ``prediction_positions`` (rows without one: zeros), which
+    :mod:`hf_seqmask.chunked_ranking` ranks without building the (B, V) scores."""
 
     loss: torch.Tensor | None = None
     logits: torch.Tensor | None = None
+    prediction_hidden: torch.Tensor | None = None
     generator_loss: torch.Tensor | None = None
     discriminator_loss: torch.Tensor | None = None
     discriminator_labels: torch.Tensor | None = None
@@ -499,7 +506,14 @@ class SeqRecModel(PreTrainedModel):
         was_training = self.training
         self.eval()
         try:
-            return self(**_device.to_model_device(batch, self)).logits
+            batch = _device.to_model_device(batch, self)
+            output = self(**batch)
+            if output.logits is not None:
+                return output.logits
+            # Chunked ranking is on: this method's contract is the whole (B, V), built here.
+            weight, bias = self.item_head()
+            scores = nn.functional.linear(output.prediction_hidden, weight, bias)
+            return scores.masked_fill((batch["prediction_positions"] < 0)[:, None], 0.0)
         finally:
             self.train(was_training)
 
@@ -562,7 +576,6 @@ class SeqRecModel(PreTrainedModel):
         results: list[list[tuple[Any, float]]] = []
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
-            scores = self.score_batch(collator(chunk))  # (B, V)
             history = None
             if exclude_seen:
                 history = nn.utils.rnn.pad_sequence(
@@ -570,8 +583,12 @@ class SeqRecModel(PreTrainedModel):
                     batch_first=True,
                     padding_value=self.config.pad_token_id,
                 )
-            excluded = exclusion_mask(*scores.shape, history=history, device=device) | excluded_items.to(device)
-            ids, values = top_k_scored(scores, k, excluded=excluded)
+            if self.ranks_in_chunks:
+                ids, values = self._rank_in_chunks(collator(chunk), k, excluded_items, history)
+            else:
+                scores = self.score_batch(collator(chunk))  # (B, V)
+                excluded = exclusion_mask(*scores.shape, history=history, device=device) | excluded_items.to(device)
+                ids, values = top_k_scored(scores, k, excluded=excluded)
             for row, row_ids, row_values in zip(chunk, ids.tolist(), values.tolist(), strict=True):
                 pairs = [(i, v) for i, v in zip(row_ids, row_values, strict=True) if i >= 0]
                 if not len(row["input_ids"]):
@@ -580,6 +597,24 @@ class SeqRecModel(PreTrainedModel):
                     pairs = list(zip(self.vocabulary.decode([i for i, _ in pairs]), [v for _, v in pairs], strict=True))
                 results.append(pairs)
         return results
+
+    def _rank_in_chunks(
+        self, batch: dict[str, Any], k: int, excluded_items: torch.Tensor, history: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``recommend``'s top-k of a predict batch without its (B, V) scores (see chunked_ranking)."""
+        was_training = self.training
+        self.eval()
+        try:
+            batch = _device.to_model_device(batch, self)
+            query = self(**batch).prediction_hidden
+        finally:
+            self.train(was_training)
+        weight, bias = self.item_head()
+        ranking = chunked_ranking(
+            query, weight, bias, k, chunk_size=cast(int, self.config.softmax_chunk_size),
+            excluded_items=excluded_items, history=history,
+        )  # fmt: skip
+        return ranking.ids, ranking.values
 
     def _encoder(self, unknown_items: str) -> Callable[[Any], list]:
         """Raw ids -> ids through the vocabulary (or checked ids when the model has none)."""
@@ -683,12 +718,34 @@ class SeqRecModel(PreTrainedModel):
             where, targets = target_selection(labels, shift=shift)
             logits = item_logits(self.backbone, hidden[where])  # (T, V)
             loss = cross_entropy_or_zero(logits, targets)
+        prediction_hidden = None
         if prediction_positions is not None:
             rows = torch.arange(batch_size, device=hidden.device)
             positions = prediction_positions.to(hidden.device)
-            logits = item_logits(self.backbone, hidden[rows, positions.clamp_min(0)])  # (B, V)
-            logits = logits.masked_fill((positions < 0)[:, None], 0.0)
-        return SeqRecOutput(loss=loss, logits=logits, seen_ids=seen_ids if prediction_positions is not None else None)
+            at_prediction = hidden[rows, positions.clamp_min(0)]  # (B, H)
+            if self.ranks_in_chunks:
+                logits = None  # (B, V) never built: see chunked_ranking
+                prediction_hidden = _head_input(self.backbone, at_prediction).masked_fill((positions < 0)[:, None], 0.0)
+            else:
+                logits = item_logits(self.backbone, at_prediction)  # (B, V)
+                logits = logits.masked_fill((positions < 0)[:, None], 0.0)
+        return SeqRecOutput(
+            loss=loss,
+            logits=logits,
+            prediction_hidden=prediction_hidden,
+            seen_ids=seen_ids if prediction_positions is not None else None,
+        )
+
+    @property
+    def ranks_in_chunks(self) -> bool:
+        """Whether eval and serving rank the catalogue in chunks (``softmax_chunk_size`` set, for a
+        family whose item head we know) instead of building (B, V) scores."""
+        return bool(self.config.softmax_chunk_size) and self.backbone.config.model_type in _ITEM_HEADS
+
+    def item_head(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(weight (V, H), bias (V,) or None)`` of the item scores: ``prediction_hidden @ weight.T + bias``."""
+        decoder = _ITEM_HEADS[self.backbone.config.model_type][1](self.backbone)
+        return decoder.weight, decoder.bias
 
     def _sampled_loss(
         self,

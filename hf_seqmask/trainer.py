@@ -52,7 +52,9 @@ class SeqRecTrainer(Trainer):
             reserved = getattr(model, "reserved_ids", None)
             exclude_ids = reserved.tolist() if reserved is not None else None
             options = {"exclude_ids": exclude_ids} if exclude_ids is not None else {}
-            kwargs["preprocess_logits_for_metrics"] = make_preprocess_logits_for_metrics(ranking_k, **options)
+            kwargs["preprocess_logits_for_metrics"] = make_preprocess_logits_for_metrics(
+                ranking_k, **options, model=model
+            )
             kwargs["compute_metrics"] = make_compute_metrics((ranking_k,))
         super().__init__(*args, **kwargs)
         if eval_data_collator is None:
