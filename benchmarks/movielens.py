@@ -59,6 +59,10 @@ def setup_of(args: dict, summary: dict) -> str:
     ]
     if args["scheme"] in ("mlm", "rtd"):
         parts.append(f"mask p {args['mlm_probability']:g}, last-item rows {args.get('mask_last_item_prob', 0):g}")
+    if args.get("side_features"):
+        parts.append(f"side features {args['side_features']}")
+    if args.get("seed"):
+        parts.append(f"seed {args['seed']}")
     epochs = summary.get("epochs_trained", args["epochs"])
     validation = summary.get("validation")
     if validation and validation["best"]:
@@ -156,7 +160,7 @@ def reevaluate(out: Path) -> None:
     summary = json.loads((out / "metrics.json").read_text())
     # Defaults first: a run from an older main job lacks the flags added since.
     args = Job.from_summary(summary["arguments"])
-    splits, _, _, _ = load_data(args)
+    splits = load_data(args)[0]
     model = SeqRecModel.from_pretrained(out / "model")
     if model.config.max_seq_length is None:  # saved before the config carried the masking spec
         model.config.max_seq_length = args.max_length

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     summary = json.loads((args.run / "metrics.json").read_text())
     job = Job.from_summary(summary["arguments"])
-    splits, vocabulary, _, description = load_data(job)
+    splits, vocabulary, _, description, _ = load_data(job)
     model = SeqRecModel.from_pretrained(args.run / "model").eval()
     max_length = model.config.max_seq_length
 

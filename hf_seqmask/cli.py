@@ -49,12 +49,16 @@ from . import SeqRecConfig, SeqRecModel, SeqRecTrainer
 from .data import (
     ML_1M_MIN_ITEM_RATINGS,
     ItemVocabulary,
+    MovieLens,
+    SideFeatureSpec,
+    add_side_features,
     encode_sequences,
     group_into_sequences,
     keep_known_items,
     leave_one_out,
     load_interactions,
     load_movielens,
+    parse_side_features,
     time_split,
 )
 from .metrics import WITH_HISTORY, evaluate_ranking, popularity_scorer
@@ -90,6 +94,13 @@ class DataArguments:
         default=None, metadata={"help": "keep items with at least this many interactions (default 5 on ML-1M, else 1)"}
     )
     cache_dir: str | None = field(default=None, metadata={"help": "where the MovieLens wheel is kept"})
+    side_features: str = field(
+        default="",
+        metadata={
+            "help": "MovieLens: comma-separated side features of each interaction, from genre, year, age, gender, "
+            "occupation, hour, time_gap (hf_seqmask.data.side_features); hidden with their item when it is masked"
+        },
+    )
 
 
 @dataclass
@@ -236,13 +247,17 @@ class Job:
 
 
 # -------------------------------------------------------------------------------------------- data
-def load_data(args: Job) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, str]:
-    """Interactions -> vocabulary (min count per item) -> sequences -> splits, and a one-line description.
+def load_data(args: Job) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, str, SideFeatureSpec]:
+    """Interactions -> vocabulary (min count per item) -> sequences (+ side features) -> splits, a
+    one-line description and the side features' spec.
 
     MovieLens (by name or GroupLens file) or your own files; user histories split leave-one-out, or
-    sessions (``--session-column``) split by the time they end.
+    sessions (``--session-column``) split by the time they end. Side features (``--side-features``)
+    come from MovieLens' item and user files and the timestamps, one column each beside ``input_ids``.
     """
     name, item_names = args.dataset, {}
+    side_names = parse_side_features(args.side_features)
+    movielens: MovieLens | None = None
     columns = [args.user_column, args.item_column, args.time_column]
     if name in MOVIELENS or Path(name).name in ("u.data", "ratings.dat"):
         path = None if name in MOVIELENS else Path(name)
@@ -253,6 +268,11 @@ def load_data(args: Job) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, st
         user, item, when = "user_id", "item_id", "timestamp"
         min_count = args.min_item_ratings or (ML_1M_MIN_ITEM_RATINGS if name == "ml-1m" else 1)
     else:
+        if side_names:
+            raise ValueError(
+                f"--side-features={args.side_features} is built from MovieLens' item and user files; "
+                f"{name} is not MovieLens"
+            )
         if args.session_column:
             columns.append(args.session_column)
         interactions = load_interactions(name, columns=list(dict.fromkeys(columns)))
@@ -265,6 +285,12 @@ def load_data(args: Job) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, st
     group = args.session_column if args.session_column and name not in MOVIELENS else user
     sequences = group_into_sequences(interactions, user_column=group, item_column=item, time_column=when)
     sequences = encode_sequences(sequences, vocabulary, item_column=item)
+    side_spec = SideFeatureSpec()
+    if side_names and movielens is not None:
+        sequences, side_spec = add_side_features(
+            sequences, side_names, items=movielens.items, users=movielens.users, item_column=item, user_column=user,
+            time_column=when,
+        )  # fmt: skip
     unit = "sessions" if group != user else "users"
     description = (
         f"{Path(name).name if name not in MOVIELENS else name}: {len(sequences):,} {unit}, {len(vocabulary):,} items, "
@@ -275,8 +301,8 @@ def load_data(args: Job) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, st
     if unit == "sessions":
         splits = _split_sessions_by_time(sequences, when, args.session_validation_fraction, args.session_test_fraction)
     else:
-        splits = leave_one_out(sequences.select_columns(["user_id", "input_ids"]))
-    return splits, vocabulary, item_names, description
+        splits = leave_one_out(sequences.select_columns(["user_id", "input_ids", *side_names]))
+    return splits, vocabulary, item_names, description, side_spec
 
 
 def _split_sessions_by_time(
@@ -325,7 +351,7 @@ def backbone_config(args: Job, vocab_size: int) -> PretrainedConfig:
     )  # fmt: skip
 
 
-def model_config(args: Job, vocab_size: int) -> SeqRecConfig:
+def model_config(args: Job, vocab_size: int, side_features: SideFeatureSpec | None = None) -> SeqRecConfig:
     """The model and its masking spec (the collators are built from it: ``model.data_collator``)."""
     masking: dict[str, Any] = {}
     if args.scheme in ("mlm", "rtd"):
@@ -342,6 +368,8 @@ def model_config(args: Job, vocab_size: int) -> SeqRecConfig:
         seed=args.training.seed,
         loss=args.loss,
         gbce_t=args.gbce_t,
+        side_features=dict(side_features.cardinalities) if side_features else None,
+        multi_hot_side_features=side_features.multi_hot if side_features else (),
     )
 
 
@@ -352,6 +380,8 @@ def training_arguments(args: Job, train_rows: int) -> TrainingArguments:
     changes: dict[str, Any] = {}
     if args.quiet:
         changes["disable_tqdm"] = True
+    if args.side_features:  # forward takes side features as **kwargs, which the Trainer cannot see
+        changes["remove_unused_columns"] = False
     if not torch.cuda.is_available() and not training.use_cpu:
         changes["use_cpu"] = True
     if args.validate_every:
@@ -406,12 +436,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.training.seed)
     try:
-        splits, vocabulary, item_names, description = load_data(args)
+        splits, vocabulary, item_names, description, side_spec = load_data(args)
     except (FileNotFoundError, ValueError) as error:  # bad data: the error names the file and column
         raise SystemExit(f"error: {error}") from None
     if show:
         print(description)
-    model = SeqRecModel(model_config(args, vocabulary.vocab_size))
+    model = SeqRecModel(model_config(args, vocabulary.vocab_size, side_spec))
+    model_columns = ["input_ids", *side_spec.cardinalities]  # what the collators read
     model.set_vocabulary(vocabulary)
     training = training_arguments(args, len(splits["train"]))
     output_dir = Path(training.output_dir or "out/train")
@@ -424,8 +455,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     trainer = SeqRecTrainer(
         model=model,
         args=training,
-        train_dataset=splits["train"],
-        eval_dataset=splits["validation"].select_columns(["input_ids"]),
+        train_dataset=splits["train"].select_columns(model_columns),
+        eval_dataset=splits["validation"].select_columns(model_columns),
         data_collator=model.data_collator("train"),
         eval_data_collator=model.data_collator("eval"),
         callbacks=callbacks,
@@ -437,7 +468,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train_seconds = time.time() - started
     trainer.remove_callback(EarlyStoppingCallback)  # it watches validation only
     # Every rank evaluates its shard of the test users (the Trainer gathers them: each user once).
-    test_metrics = trainer.evaluate(splits["test"].select_columns(["input_ids"]), metric_key_prefix="test")
+    test_metrics = trainer.evaluate(splits["test"].select_columns(model_columns), metric_key_prefix="test")
     if not trainer.is_world_process_zero():
         return {}
     rows = evaluate_test(model, splits, test_metrics)
@@ -486,7 +517,7 @@ def evaluate_test(
     evaluation = model.data_collator("eval")
     exclude_ids = model.reserved_ids.tolist()
     popularity = popularity_scorer(splits["train"]["input_ids"], model.config.backbone_config.vocab_size)
-    test = splits["test"].select_columns(["input_ids"])
+    test = splits["test"].select_columns(["input_ids", *model.config.side_features])
     scheme, family = model.config.scheme, model.config.backbone_config.model_type
     rows = []
     for history, suffix in (("excluded", ""), ("included", WITH_HISTORY)):
@@ -510,7 +541,8 @@ def print_recommendations(model: SeqRecModel, example: dict[str, Any], item_name
     if model.vocabulary is None:
         raise ValueError("the model has no vocabulary to name its recommendations (model.set_vocabulary)")
     history = model.vocabulary.decode(example["input_ids"])
-    recommendations = model.recommend([history], k=10)[0]
+    side = {name: example[name] for name in model.config.side_features}  # beside each item of the history
+    recommendations = model.recommend([{"input_ids": history, **side}], k=10)[0]
     print(f"user {example['user_id']}: last watched {', '.join(str(item_names.get(i, i)) for i in history[-3:])}")
     for rank, (item, _) in enumerate(recommendations, start=1):
         print(f"{rank:>3}. {item_names.get(item, item)}")

@@ -47,6 +47,12 @@ class SeqRecConfig(PretrainedConfig):
             or 0 for a real-valued feature (a ``nn.Linear(1, width)``).
         side_feature_combiner: ``"sum"`` (added to the item embedding) or ``"concat"`` (concatenated,
             then projected back to the input width).
+        multi_hot_side_features: names of ``side_features`` that hold a set of values per item (a
+            movie's genres) as a bitmask (bit ``j`` set: value ``j``; cardinality <= 63). Embedded as
+            the mean of the set values' embeddings (``EmbeddingBag(mode="mean")``): the set's size
+            does not scale the vector, and an empty set (0, the collators' value at padding and hidden
+            positions) gives zeros, so hiding works as for any other feature. (One value per position
+            keeps the collators' contract; a padded list per position would not.)
         pad_token_id, mask_token_id, special_token_ids: the reserved ids, never drawn as replacements.
         max_seq_length: the widest batch the model takes: its collators' ``max_length`` (each row keeps
             its ``max_seq_length`` most recent items; predict mode ``max_seq_length - 1`` plus the slot,
@@ -87,6 +93,7 @@ class SeqRecConfig(PretrainedConfig):
         scheme: str = "mlm",
         side_features: dict[str, int] | None = None,
         side_feature_combiner: str = "sum",
+        multi_hot_side_features: list[str] | tuple[str, ...] = (),
         pad_token_id: int = PAD_TOKEN_ID,
         mask_token_id: int = MASK_TOKEN_ID,
         special_token_ids: list[int] | tuple[int, ...] = (),
@@ -117,12 +124,21 @@ class SeqRecConfig(PretrainedConfig):
         for name, cardinality in side_features.items():
             if not isinstance(cardinality, int) or isinstance(cardinality, bool) or cardinality < 0:
                 raise ValueError(f"Invalid side_features[{name!r}]={cardinality!r}; must be an int >= 0")
+        if isinstance(multi_hot_side_features, str):
+            raise TypeError(f"Invalid multi_hot_side_features={multi_hot_side_features!r}; must be a list of names")
+        for name in multi_hot_side_features:
+            if not 1 <= side_features.get(name, 0) <= 63:
+                raise ValueError(
+                    f"Invalid multi_hot_side_features entry {name!r}: must name a side feature of cardinality 1..63 "
+                    f"(a bitmask in int64), got side_features[{name!r}]={side_features.get(name)!r}"
+                )
         for name in ("generator_loss_weight", "discriminator_loss_weight"):
             if locals()[name] < 0:
                 raise ValueError(f"Invalid {name}={locals()[name]!r}; must be >= 0")
         self.scheme = scheme
         self.side_features = side_features
         self.side_feature_combiner = side_feature_combiner
+        self.multi_hot_side_features = list(multi_hot_side_features)
         self.mask_token_id = mask_token_id
         self.special_token_ids = list(special_token_ids)
         self.tie_generator = tie_generator
@@ -188,6 +204,33 @@ class SeqRecConfig(PretrainedConfig):
             spec.collator_from_config(self, item_frequencies=frequencies)
         else:
             spec.collator_from_config(self)  # the collator's own checks name the bad option and value
+
+
+class MultiHotEmbedding(nn.Module):
+    """A set of values per position, given as a bitmask (B, L) int64 -> the mean of their embeddings
+    (B, L, D); the empty set (0) -> zeros.
+
+    Example:
+        >>> layer = MultiHotEmbedding(3, 2)
+        >>> with torch.no_grad():
+        ...     _ = layer.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [3.0, 3.0]]))
+        >>> layer(torch.tensor([[0b011, 0b100, 0]])).tolist()
+        [[[0.5, 0.5], [3.0, 3.0], [0.0, 0.0]]]
+    """
+
+    def __init__(self, num_values: int, width: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(num_values, width))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.normal_(self.weight, std=0.02)
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        # Built per call: a non-persistent buffer would come back uninitialised from from_pretrained.
+        bits = 2 ** torch.arange(self.weight.shape[0], device=values.device)  # (V,)
+        members = (values[..., None] & bits).ne(0).to(self.weight.dtype)  # (B, L, V) 0/1
+        return (members @ self.weight) / members.sum(dim=-1, keepdim=True).clamp_min(1.0)
 
 
 def _as_config(config: PretrainedConfig | dict | None) -> PretrainedConfig | None:
@@ -361,9 +404,14 @@ class SeqRecModel(PreTrainedModel):
         item_table.sparse = bool(config.sparse_item_embeddings)  # its lookups then give sparse gradients
         width = int(item_table.embedding_dim)
         self.mask_embedding = MaskEmbedding(width)
+        multi_hot = set(getattr(config, "multi_hot_side_features", ()))
         self.side_embeddings = nn.ModuleDict(
             {
-                name: nn.Embedding(cardinality, width) if cardinality > 0 else nn.Linear(1, width)
+                name: MultiHotEmbedding(cardinality, width)
+                if name in multi_hot
+                else nn.Embedding(cardinality, width)
+                if cardinality > 0
+                else nn.Linear(1, width)
                 for name, cardinality in config.side_features.items()
             }
         )
@@ -384,7 +432,7 @@ class SeqRecModel(PreTrainedModel):
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, MaskEmbedding):
+        if isinstance(module, (MaskEmbedding, MultiHotEmbedding)):
             module.reset_parameters()
         if isinstance(module, SeqRecModel):
             cast(torch.Tensor, module.replacement_draws).zero_()
@@ -416,7 +464,7 @@ class SeqRecModel(PreTrainedModel):
         parts = []
         for name, layer in self.side_embeddings.items():
             values = side_features[name]
-            if isinstance(layer, nn.Embedding):
+            if isinstance(layer, (nn.Embedding, MultiHotEmbedding)):
                 parts.append(layer(values.long()))  # (B, L, D)
             else:
                 parts.append(layer(values.to(embeddings.dtype)[..., None]))  # (B, L, D)

@@ -45,7 +45,7 @@ def test_two_process_training_evaluates_every_user_once_like_one_process(tmp_pat
     assert result.stdout.count("| mlm | bert | excluded |") == 1, "rank 0 alone reports"
     # The same saved model evaluated in this single process gives the same numbers, every user once.
     args = parse_args([*TINY, "--output-dir", str(tmp_path)])
-    splits, _, _, _ = load_data(args)
+    splits = load_data(args)[0]
     model = SeqRecModel.from_pretrained(tmp_path / "model").eval()
     evaluation = model.data_collator("eval")  # the saved model carries its masking spec
     test = splits["test"].select_columns(["input_ids"])

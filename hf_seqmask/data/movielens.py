@@ -34,11 +34,16 @@ ML_1M_MIN_ITEM_RATINGS = 5  # the BERT4Rec preprocessing: 6,040 users, 3,416 ite
 
 @dataclass
 class MovieLens:
-    """Interactions (``user_id``, ``item_id``, ``rating``, ``timestamp``) and item names by raw id."""
+    """Interactions (``user_id``, ``item_id``, ``rating``, ``timestamp``) and item names by raw id;
+    ``items`` (``item_id``, ``genres`` as a list of names, ``year``) and ``users`` (``user_id``,
+    ``age``, ``gender``, ``occupation``) where the source has them, for
+    :mod:`hf_seqmask.data.side_features`."""
 
     name: str
     interactions: Dataset
     item_names: dict
+    items: pd.DataFrame | None = None
+    users: pd.DataFrame | None = None
 
 
 def default_cache_dir() -> Path:
@@ -71,17 +76,32 @@ def load_movielens(
         with archive.open(f"{stem}.inter") as handle:
             frame = pd.read_csv(handle, sep="\t", dtype={"user_id:token": str, "item_id:token": str})
         with archive.open(f"{stem}.item") as handle:
-            items = pd.read_csv(handle, sep="\t", dtype=str, usecols=[0, 1], quoting=3)
-    frame.columns = [column.split(":")[0] for column in frame.columns]
-    items.columns = [column.split(":")[0] for column in items.columns]
+            items = pd.read_csv(handle, sep="\t", dtype=str, quoting=3)
+        with archive.open(f"{stem}.user") as handle:
+            users = pd.read_csv(handle, sep="\t", dtype=str)
+    for table in (frame, items, users):
+        table.columns = [column.split(":")[0] for column in table.columns]
+    titles = items["movie_title"]
+    genres = items["genre" if "genre" in items.columns else "class"].fillna("")
+    items = pd.DataFrame(
+        {
+            "item_id": items["item_id"],
+            "genres": [value.split() for value in genres],
+            "year": pd.to_numeric(items["release_year"], errors="coerce"),
+        }
+    )
+    users = users[["user_id", "age", "gender", "occupation"]].copy()
+    users["age"] = users["age"].astype(float)
     if name == "ml-100k":
         frame["user_id"] = frame["user_id"].astype("int64")
         frame["item_id"] = frame["item_id"].astype("int64")
-        names = dict(zip(items["item_id"].astype("int64"), items["movie_title"], strict=True))
+        names = dict(zip(items["item_id"].astype("int64"), titles, strict=True))
+        items["item_id"] = items["item_id"].astype("int64")
+        users["user_id"] = users["user_id"].astype("int64")
     else:  # ML-1M's item ids are the titles themselves
         names = {title: title for title in items["item_id"]}
     frame["timestamp"] = frame["timestamp"].astype("int64")
-    return MovieLens(name, Dataset.from_pandas(frame, preserve_index=False), names)
+    return MovieLens(name, Dataset.from_pandas(frame, preserve_index=False), names, items, users)
 
 
 def fetch_wheel(package: str, version: str, cache_dir: Path) -> Path:
@@ -128,10 +148,22 @@ def _from_grouplens(name: str, path: Path) -> MovieLens:
     else:
         frame = pd.read_csv(ratings, sep="::", names=columns, engine="python", dtype="int64")
         movies, separator = folder / "movies.dat", "::"
-    names = {}
+    names, items, users = {}, None, None
     if movies.is_file():
         table = pd.read_csv(
             movies, sep=separator, header=None, encoding="latin-1", engine="python", usecols=[0, 1], quoting=3
         )
         names = dict(zip(table[0].astype("int64"), table[1], strict=True))
-    return MovieLens(name, Dataset.from_pandas(frame, preserve_index=False), names)
+    if name == "ml-1m" and movies.is_file() and (folder / "users.dat").is_file():
+        table = pd.read_csv(movies, sep="::", header=None, encoding="latin-1", engine="python", quoting=3)
+        year = pd.to_numeric(table[1].str.extract(r"\((\d{4})\)\s*$")[0], errors="coerce")
+        items = pd.DataFrame({"item_id": table[0].astype("int64"), "genres": table[2].str.split("|"), "year": year})
+        users = pd.read_csv(
+            folder / "users.dat",
+            sep="::",
+            header=None,
+            engine="python",
+            names=["user_id", "gender", "age", "occupation", "zip"],
+        )[["user_id", "age", "gender", "occupation"]]
+        users["age"] = users["age"].astype(float)
+    return MovieLens(name, Dataset.from_pandas(frame, preserve_index=False), names, items, users)
