@@ -70,6 +70,22 @@ def test_scale_benchmark_runs_at_a_tiny_size():
     assert all(row["seconds_per_step"] > 0 and row["peak_mb"] > 0 for row in rows)
 
 
+def _benchmark(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES.parent / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_collate_guard_and_eval_scale_and_feed_rate_run_at_a_tiny_size(tmp_path):
+    guard = _benchmark("collate").main(["--guard", "--seconds", "0.01", "--loader-cells", "8x10"])
+    assert "| 8x10 | ours clm train |" in guard and "| 8x10 | ours mlm train |" in guard
+    rows = _benchmark("eval_scale").main(["--items", "300", "--chunked-only-items", "--batches", "1"])
+    assert len(rows) == 2 and rows[0]["digest"] == rows[1]["digest"]  # chunked ranks = materialised ranks
+    text = _benchmark("feed_rate").main(["--tiny", "--workers", "0", "--output", str(tmp_path / "feed.md")])
+    assert "| GPT-2 + clm |" in text and "| BERT + mlm |" in text and (tmp_path / "feed.md").read_text() == text
+
+
 @needs_index
 def test_movielens_driver_runs_a_pair_and_writes_the_table(tmp_path):
     spec = importlib.util.spec_from_file_location("movielens", EXAMPLES.parent / "benchmarks" / "movielens.py")
