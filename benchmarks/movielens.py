@@ -63,6 +63,8 @@ def setup_of(args: dict, summary: dict) -> str:
         parts.append(f"side features {args['side_features']}")
     if args.get("seed"):
         parts.append(f"seed {args['seed']}")
+    if summary.get("device", "cpu") != "cpu":
+        parts.append(f"on {summary['device']}")
     epochs = summary.get("epochs_trained", args["epochs"])
     validation = summary.get("validation")
     if validation and validation["best"]:
@@ -89,7 +91,7 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
         " every item ranked; history excluded is the headline (ML-1M has one rating per user and movie)."
         " Early stopping (where used) watches NDCG@10 on the validation split (second-to-last item) and"
         " restores the best weights; the test item is never seen in training or model selection.",
-        f"Machine: {platform.machine()}, 2 CPU cores, no GPU; runs with `--threads 1` ran two at a time,"
+        f"Machine (unless a row names a GPU): {platform.machine()}, 2 CPU cores; runs with `--threads 1` ran two at a time,"
         " the others alone on both cores. `train min` counts data loading, training and validation.",
         "",
         "| run | NDCG@10 | Recall@10 | MRR@10 | NDCG@10 / Recall@10 (history included) | popularity NDCG@10 |"

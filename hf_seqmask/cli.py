@@ -481,6 +481,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "arguments": args.summary(),
         "train_seconds": round(train_seconds, 1),
         "world_size": trainer.args.world_size,
+        "device": torch.cuda.get_device_name(trainer.args.device) if trainer.args.device.type == "cuda" else "cpu",
         "epochs_trained": round(trainer.state.epoch or 0, 2),
         "validation": {"history": report.history, "best": best} if report.history else None,
         "test": rows,
