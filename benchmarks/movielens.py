@@ -91,8 +91,8 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
         " every item ranked; history excluded is the headline (ML-1M has one rating per user and movie)."
         " Early stopping (where used) watches NDCG@10 on the validation split (second-to-last item) and"
         " restores the best weights; the test item is never seen in training or model selection.",
-        f"Machine (unless a row names a GPU): {platform.machine()}, 2 CPU cores; runs with `--threads 1` ran two at a time,"
-        " the others alone on both cores. `train min` counts data loading, training and validation.",
+        f"Machine (unless a row names a GPU): {platform.machine()}, 2 CPU cores; runs with `--threads 1` ran two"
+        " at a time, the others alone on both cores. `train min` counts data loading, training and validation.",
         "",
         "| run | NDCG@10 | Recall@10 | MRR@10 | NDCG@10 / Recall@10 (history included) | popularity NDCG@10 |"
         " validation NDCG@10 | train min | hyper-parameters | command |",
