@@ -434,6 +434,13 @@ class SeqRecModel(PreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         if isinstance(module, (MaskEmbedding, MultiHotEmbedding)):
             module.reset_parameters()
+        side_embeddings = getattr(self, "side_embeddings", None)
+        if side_embeddings is not None and any(module is layer for layer in side_embeddings.values()):
+            # At the item table's scale: torch's default N(0, 1) would drown the item embedding (0.02).
+            std = getattr(self.config.backbone_config, "initializer_range", 0.02)
+            nn.init.normal_(module.weight, std=std)
+            if getattr(module, "bias", None) is not None:
+                nn.init.zeros_(module.bias)
         if isinstance(module, SeqRecModel):
             cast(torch.Tensor, module.replacement_draws).zero_()
 

@@ -115,3 +115,15 @@ def test_main_job_with_side_features_trains_and_recommends(tmp_path, capsys):
         path = tmp_path / "mine.csv"
         pd.DataFrame({"user_id": [1, 1], "item_id": [2, 3], "timestamp": [1, 2]}).to_csv(path, index=False)
         main(["--dataset", str(path), "--side-features", "genre", "--output-dir", str(tmp_path / "x"), *flags])
+
+
+@pytest.mark.parametrize("family", ["gpt2", "bert", "xlnet", "electra"])
+def test_side_embeddings_start_at_the_item_tables_scale(family):
+    """torch's default N(0, 1) tables drowned the items' N(0, 0.02) (ML-1M with side features fell from
+    0.156 to 0.086 validation NDCG@10 at epoch 14): every side table starts at the backbone's scale."""
+    scheme = {"gpt2": "clm", "bert": "mlm", "xlnet": "plm", "electra": "rtd"}[family]
+    model = tiny_model(family, scheme, side_features={"year": 20, "genre": 18, "price": 0},
+                       multi_hot_side_features=["genre"])  # fmt: skip
+    items = model.get_input_embeddings().weight.std().item()
+    for name, layer in model.side_embeddings.items():
+        assert 0.5 * items < layer.weight.std().item() < 2 * items, name

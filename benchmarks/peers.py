@@ -1,0 +1,155 @@
+"""RecBole 1.2.1's SASRec and BERT4Rec on our exact ML-1M split, metric and machine, beside our rows.
+
+RecBole pins old numpy/pandas, so it runs in its own virtual environment; our side only exports the
+split. Two steps:
+
+    # 1. in our environment: our preprocessing, written as RecBole atomic files
+    python benchmarks/peers.py export --output out/peers/data
+    # 2. in RecBole's (python3.11 -m venv /tmp/recbole && /tmp/recbole/bin/pip install torch==2.13.0 &&
+    #    /tmp/recbole/bin/pip install recbole==1.2.1 "setuptools<80" "numpy<2" "pandas<2.3" "scipy<1.14")
+    /tmp/recbole/bin/python benchmarks/peers.py run --model SASRec --data out/peers/data --minutes 60
+
+Same split: the export holds our interactions after our item filter (>= 5 ratings), one row per
+interaction in our time order, with the position in the user's history as its timestamp, so RecBole's
+leave-one-out by time (``LS: valid_and_test``, ``order: TO``) cuts exactly our train / validation /
+test items. Same metric: full ranking over every item with the user's earlier items excluded
+(RecBole's full-sort evaluation masks them), NDCG@10, Recall@10, MRR@10 on the test item, the model
+chosen on validation NDCG@10. Same size: L=200 (``MAX_ITEM_LIST_LENGTH``), hidden 64, 2 layers,
+2 heads, dropout 0.2, full cross-entropy. Reported: the test metrics of the best validation epoch and
+the wall time to that epoch (training and validation), as JSON in ``out/peers/<model>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+DATASET = "ml1m-ours"
+
+
+def export(output: Path, dataset: str = "ml-1m") -> Path:
+    """Write ``<output>/<DATASET>/<DATASET>.inter`` from our preprocessing; returns the folder."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from hf_seqmask.cli import load_data, parse_args
+
+    splits = load_data(parse_args(["--dataset", dataset, "--quiet"]))[0]
+    folder = output / DATASET
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{DATASET}.inter"
+    rows = 0
+    with path.open("w") as handle:
+        handle.write("user_id:token\titem_id:token\ttimestamp:float\n")
+        for user, items in zip(splits["test"]["user_id"], splits["test"]["input_ids"], strict=True):
+            for position, item in enumerate(items):
+                handle.write(f"{user}\t{item}\t{position}\n")
+                rows += 1
+    print(f"wrote {rows:,} interactions of {len(splits['test']):,} users to {path}")
+    return folder
+
+
+def run(model_name: str, data: Path, minutes: float, epochs: int, max_length: int, patience: int) -> dict:
+    """Train ``model_name`` with RecBole on the exported split, validation every epoch, at most
+    ``minutes`` of training; returns the best validation epoch's test metrics and its wall time."""
+    import torch
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.utils import get_model, get_trainer, init_seed
+
+    config = Config(
+        model=model_name,
+        dataset=DATASET,
+        config_dict={
+            "data_path": str(data.parent if data.name == DATASET else data),
+            "USER_ID_FIELD": "user_id",
+            "ITEM_ID_FIELD": "item_id",
+            "TIME_FIELD": "timestamp",
+            "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
+            "MAX_ITEM_LIST_LENGTH": max_length,
+            "hidden_size": 64,
+            "inner_size": 256,
+            "n_layers": 2,
+            "n_heads": 2,
+            "hidden_dropout_prob": 0.2,
+            "attn_dropout_prob": 0.2,
+            "loss_type": "CE",
+            "train_neg_sample_args": None,
+            "learning_rate": 1e-3,
+            "train_batch_size": 256,
+            "eval_batch_size": 1024,
+            "epochs": epochs,
+            "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full", "group_by": "user"},
+            "metrics": ["NDCG", "Recall", "MRR"],
+            "topk": [10],
+            "valid_metric": "NDCG@10",
+            "seed": 0,
+            "reproducibility": True,
+            "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "show_progress": False,
+        },
+    )
+    init_seed(config["seed"], config["reproducibility"])
+    dataset = create_dataset(config)
+    train, valid, test = data_preparation(config, dataset)
+    model = get_model(config["model"])(config, train._dataset).to(config["device"])
+    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
+    start, best, best_state, waited, history = time.time(), None, None, 0, []
+    for epoch in range(epochs):
+        trainer._train_epoch(train, epoch, show_progress=False)
+        score, result = trainer._valid_epoch(valid, show_progress=False)
+        elapsed = time.time() - start
+        history.append({"epoch": epoch + 1, "ndcg@10": float(score), "seconds": round(elapsed, 1)})
+        print(f"{model_name} epoch {epoch + 1}: validation NDCG@10 {score:.4f} at {elapsed / 60:.1f} min", flush=True)
+        if best is None or score > best["ndcg@10"]:
+            best = history[-1]
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            waited = 0
+        else:
+            waited += 1
+        if waited >= patience or elapsed > minutes * 60:
+            break
+    model.load_state_dict(best_state)
+    result = trainer.evaluate(test, load_best_model=False, show_progress=False)
+    summary = {
+        "model": model_name,
+        "max_length": max_length,
+        "epochs_run": len(history),
+        "best_epoch": best["epoch"],
+        "minutes_to_best": round(best["seconds"] / 60, 1),
+        "validation_ndcg@10": best["ndcg@10"],
+        "test": {key.lower(): float(value) for key, value in result.items()},
+        "history": history,
+        "device": str(config["device"]),
+    }
+    print(json.dumps(summary["test"]))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    exporting = commands.add_parser("export", help="our split as RecBole atomic files (our environment)")
+    exporting.add_argument("--output", type=Path, default=Path("out/peers/data"))
+    exporting.add_argument("--dataset", default="ml-1m")
+    running = commands.add_parser("run", help="train and test one RecBole model (RecBole's environment)")
+    running.add_argument("--model", choices=["SASRec", "BERT4Rec"], required=True)
+    running.add_argument("--data", type=Path, default=Path("out/peers/data"))
+    running.add_argument("--minutes", type=float, default=60.0, help="stop after the epoch that passes this")
+    running.add_argument("--epochs", type=int, default=200)
+    running.add_argument("--max-length", type=int, default=200)
+    running.add_argument("--patience", type=int, default=5)
+    running.add_argument("--output", type=Path, default=Path("out/peers"))
+    args = parser.parse_args(argv)
+    if args.command == "export":
+        export(args.output, args.dataset)
+        return {}
+    summary = run(args.model, args.data, args.minutes, args.epochs, args.max_length, args.patience)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / f"{args.model}.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
