@@ -15,16 +15,6 @@ def _uniform(shape: torch.Size | tuple[int, ...], generator: torch.Generator) ->
     return torch.rand(shape, generator=generator)
 
 
-def pick_one(candidates: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One uniformly drawn True position per row of ``candidates`` (B, L) -> (B,) long.
-
-    Rows without a candidate return an arbitrary position: callers only use rows that have one.
-    """
-    keys = _uniform(candidates.shape, generator)  # (B, L)
-    keys.masked_fill_(~candidates, -1.0)
-    return keys.argmax(dim=1)
-
-
 def last_item_targets(real: torch.Tensor) -> torch.Tensor:
     """The last real item of every row with >= 2 items (B, L) bool.
 
@@ -43,18 +33,15 @@ def next_item_targets(real: torch.Tensor) -> torch.Tensor:
     return real & (torch.arange(real.shape[1]) > 0)
 
 
-def ensure_target_and_context(
-    targets: torch.Tensor, real: torch.Tensor, generator: torch.Generator, *, draws: torch.Tensor | None = None
-) -> torch.Tensor:
+def ensure_target_and_context(targets: torch.Tensor, real: torch.Tensor, *, draws: torch.Tensor) -> torch.Tensor:
     """Make every row with >= 2 real items hold >= 1 target and >= 1 non-target; others no target.
 
     A row without a target gains one real position drawn uniformly; a row whose real items are all
-    targets gives one back, drawn uniformly among its targets.
-
-    ``draws``: (B, L) uniforms to pick with instead of new draws, either independent of ``targets``
-    or the ones that chose them as ``draws < p``: in a row without a target those are i.i.d. on
-    ``[p, 1)``, so the argmin is a uniform pick; in a row of targets only they are i.i.d. on
-    ``[0, p)``, so the argmax is.
+    targets gives one back, drawn uniformly among its targets. The picks read ``draws`` (B, L),
+    uniforms either independent of ``targets`` or the ones that chose them as ``draws < p``: in a row
+    without a target those are i.i.d. on ``[p, 1)``, so the argmin is a uniform pick; in a row of
+    targets only they are i.i.d. on ``[0, p)``, so the argmax is. (Masked targets are drawn and fixed
+    up in one pass by :func:`bernoulli_targets`; this serves the permutation scheme's spans.)
     """
     # numpy on zero-copy views: a dozen small ops cost ~1 us each there and ~5 us each in torch, which
     # made this function the largest cost of a masked batch.
@@ -66,14 +53,10 @@ def ensure_target_and_context(
     needs_target = np.flatnonzero(eligible & (num_targets == 0))  # rows
     needs_context = np.flatnonzero(eligible & (num_targets == num_real))  # rows
     if needs_target.size or needs_context.size:
-        if draws is None:
-            add, drop = pick_one(real, generator).numpy(), pick_one(targets & real, generator).numpy()  # (B,) x 2
-            add, drop = add[needs_target], drop[needs_context]
-        else:
-            uniforms = draws.numpy()
-            # the real item closest to selection / the target furthest from it
-            add = np.where(real_np[needs_target], uniforms[needs_target], 2.0).argmin(axis=1)
-            drop = np.where(chosen[needs_context], uniforms[needs_context], -1.0).argmax(axis=1)
+        uniforms = draws.numpy()
+        # the real item closest to selection / the target furthest from it
+        add = np.where(real_np[needs_target], uniforms[needs_target], 2.0).argmin(axis=1)
+        drop = np.where(chosen[needs_context], uniforms[needs_context], -1.0).argmax(axis=1)
         chosen[needs_target, add] = True
         chosen[needs_context, drop] = False
     chosen &= eligible[:, None]

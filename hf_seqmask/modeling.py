@@ -438,9 +438,10 @@ class SeqRecModel(PreTrainedModel):
         if side_embeddings is not None and any(module is layer for layer in side_embeddings.values()):
             # At the item table's scale: torch's default N(0, 1) would drown the item embedding (0.02).
             std = getattr(self.config.backbone_config, "initializer_range", 0.02)
-            nn.init.normal_(module.weight, std=std)
-            if getattr(module, "bias", None) is not None:
-                nn.init.zeros_(module.bias)
+            nn.init.normal_(cast(torch.Tensor, module.weight), std=std)
+            bias = getattr(module, "bias", None)
+            if bias is not None:
+                nn.init.zeros_(bias)
         if isinstance(module, SeqRecModel):
             cast(torch.Tensor, module.replacement_draws).zero_()
 
@@ -558,17 +559,21 @@ class SeqRecModel(PreTrainedModel):
     def score_batch(self, batch: dict[str, Any]) -> torch.Tensor:
         """(B, V) next-item scores of an eval- or predict-mode batch: moved to the model's device, run
         in eval mode without gradient (the training mode is restored)."""
+        batch = _device.to_model_device(batch, self)
+        output = self._eval_forward(batch)
+        if output.logits is not None:
+            return output.logits
+        # Chunked ranking is on: this method's contract is the whole (B, V), built here.
+        weight, bias = self.item_head()
+        scores = nn.functional.linear(cast(torch.Tensor, output.prediction_hidden), weight, bias)
+        return scores.masked_fill((batch["prediction_positions"] < 0)[:, None], 0.0)
+
+    def _eval_forward(self, batch: dict[str, Any]) -> SeqRecOutput:
+        """``forward`` in eval mode (no dropout), the training mode restored after."""
         was_training = self.training
         self.eval()
         try:
-            batch = _device.to_model_device(batch, self)
-            output = self(**batch)
-            if output.logits is not None:
-                return output.logits
-            # Chunked ranking is on: this method's contract is the whole (B, V), built here.
-            weight, bias = self.item_head()
-            scores = nn.functional.linear(output.prediction_hidden, weight, bias)
-            return scores.masked_fill((batch["prediction_positions"] < 0)[:, None], 0.0)
+            return self(**batch)
         finally:
             self.train(was_training)
 
@@ -657,13 +662,7 @@ class SeqRecModel(PreTrainedModel):
         self, batch: dict[str, Any], k: int, excluded_items: torch.Tensor, history: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``recommend``'s top-k of a predict batch without its (B, V) scores (see chunked_ranking)."""
-        was_training = self.training
-        self.eval()
-        try:
-            batch = _device.to_model_device(batch, self)
-            query = self(**batch).prediction_hidden
-        finally:
-            self.train(was_training)
+        query = cast(torch.Tensor, self._eval_forward(_device.to_model_device(batch, self)).prediction_hidden)
         weight, bias = self.item_head()
         ranking = chunked_ranking(
             query, weight, bias, k, chunk_size=cast(int, self.config.softmax_chunk_size),

@@ -83,7 +83,7 @@ class PermutationCollator(SequenceCollator):
                     generator=generator,
                 )
             keys = torch.rand(real.shape, generator=generator)  # (B, L) one draw for the fix-up and the order
-            targets = _masking.ensure_target_and_context(targets, real, generator, draws=keys)
+            targets = _masking.ensure_target_and_context(targets, real, draws=keys)
             order = _masking.random_factorisation_order(targets, generator, keys=keys)
             return Masking(targets=targets, hidden=targets, perm_order=order)
         if self.mode == "eval" and not self.eval_on_last_item_only:
