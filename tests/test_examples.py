@@ -51,7 +51,8 @@ def test_train_step_benchmark_runs_at_a_tiny_size():
     results = module.main(["--steps", "1"])
     assert len(results) == len(PAIRS) and all(ms > 0 for ms in results.values())
     ratios = module.main(["--guard", "--steps", "1"])  # the ML-1M-size step against its own matmuls
-    assert set(ratios) == {"gpt2-clm", "bert-mlm"} and all(ratio > 1.0 for ratio in ratios.values())
+    # Timings never decide a test (on a loaded machine a step can time below its matmuls timed later).
+    assert set(ratios) == {"gpt2-clm", "bert-mlm"} and all(0 < ratio < float("inf") for ratio in ratios.values())
 
 
 def test_scale_benchmark_runs_at_a_tiny_size():
