@@ -188,25 +188,34 @@ def run(grid: list[tuple[int, int]], budget: float, rounds: int = 5) -> dict[tup
     return results
 
 
+def interleaved_seconds(
+    table: dict, names: tuple[str, ...], features: list[dict], budget: float, rounds: int
+) -> dict[str, list[float]]:
+    """Call times of each named collator, timed in interleaved rounds (drift hits them alike) with torch
+    at 1 thread, as inside DataLoader workers (torch runs each worker single-threaded)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    try:
+        for _ in range(rounds):
+            for name in names:
+                times[name] += call_seconds(table[name][1], features, budget / rounds)
+    finally:
+        torch.set_num_threads(threads)
+    return times
+
+
 def one_thread_ratios(cells: list[str], budget: float) -> list[tuple[str, float, float, float]]:
     """(cell, ours PLM compact seq/s, transformers PLM seq/s, ratio) with torch at 1 thread, as inside
     DataLoader workers (torch runs each worker single-threaded)."""
     table = collators(item_tokenizer())
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     rows = []
-    try:
-        for cell in cells:
-            batch, length = (int(v) for v in cell.split("x"))
-            features = as_lists(sessions(batch, length, even=True))
-            times = {"ours plm train compact": [], "transformers PLM": []}
-            for _ in range(3):
-                for name in times:
-                    times[name] += call_seconds(table[name][1], features, budget / 3)
-            ours, theirs = (batch / statistics.median(times[n]) for n in times)
-            rows.append((cell, ours, theirs, ours / theirs))
-    finally:
-        torch.set_num_threads(threads)
+    for cell in cells:
+        batch, length = (int(v) for v in cell.split("x"))
+        features = as_lists(sessions(batch, length, even=True))
+        times = interleaved_seconds(table, ("ours plm train compact", "transformers PLM"), features, budget, 3)
+        ours, theirs = (batch / statistics.median(times[n]) for n in times)
+        rows.append((cell, ours, theirs, ours / theirs))
     return rows
 
 
@@ -218,23 +227,14 @@ def floor_guard(cells: list[str], budget: float, rounds: int = 5) -> list[tuple[
     as in DataLoader workers; the three are timed in interleaved rounds so drift hits them alike."""
     table = collators(item_tokenizer())
     names = ("ours clm train", "ours mlm train", "floor vectorised pad")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     rows = []
-    try:
-        for cell in cells:
-            batch, length = (int(v) for v in cell.split("x"))
-            features = as_lists(sessions(batch, length))
-            times: dict[str, list[float]] = {name: [] for name in names}
-            for _ in range(rounds):
-                for name in names:
-                    times[name] += call_seconds(table[name][1], features, budget / rounds)
-            floor = statistics.median(times["floor vectorised pad"]) * 1e6
-            for name in names[:2]:
-                ours = statistics.median(times[name]) * 1e6
-                rows.append((cell, name, ours, floor, ours / floor))
-    finally:
-        torch.set_num_threads(threads)
+    for cell in cells:
+        batch, length = (int(v) for v in cell.split("x"))
+        times = interleaved_seconds(table, names, as_lists(sessions(batch, length)), budget, rounds)
+        floor = statistics.median(times["floor vectorised pad"]) * 1e6
+        for name in names[:2]:
+            ours = statistics.median(times[name]) * 1e6
+            rows.append((cell, name, ours, floor, ours / floor))
     return rows
 
 
