@@ -442,7 +442,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if show:
         print(description)
     model = SeqRecModel(model_config(args, vocabulary.vocab_size, side_spec))
-    model_columns = ["input_ids", *side_spec.cardinalities]  # what the collators read
+    model_columns = model_input_columns(model)
     model.set_vocabulary(vocabulary)
     training = training_arguments(args, len(splits["train"]))
     output_dir = Path(training.output_dir or "out/train")
@@ -518,7 +518,7 @@ def evaluate_test(
     evaluation = model.data_collator("eval")
     exclude_ids = model.reserved_ids.tolist()
     popularity = popularity_scorer(splits["train"]["input_ids"], model.config.backbone_config.vocab_size)
-    test = splits["test"].select_columns(["input_ids", *model.config.side_features])
+    test = splits["test"].select_columns(model_input_columns(model))
     scheme, family = model.config.scheme, model.config.backbone_config.model_type
     rows = []
     for history, suffix in (("excluded", ""), ("included", WITH_HISTORY)):
@@ -534,6 +534,11 @@ def evaluate_test(
         rows.append({"scheme": scheme, "model": family, "history": history, **ours})
         rows.append({"scheme": "-", "model": "popularity", "history": history, **baseline})
     return rows
+
+
+def model_input_columns(model: SeqRecModel) -> list[str]:
+    """The dataset columns the model's collators read: the items and the configured side features."""
+    return ["input_ids", *model.config.side_features]
 
 
 def print_recommendations(model: SeqRecModel, example: dict[str, Any], item_names: dict) -> None:
