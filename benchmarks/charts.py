@@ -27,7 +27,8 @@ def _plt():
 
 
 def markdown_table(text: str, heading: str | None = None) -> list[dict[str, str]]:
-    """The rows of the first markdown table after ``heading`` (or the first one) as dicts.
+    """The rows of the first markdown table after ``heading`` (or the first one) as dicts; none if
+    ``heading`` is not there.
 
     Example:
         >>> markdown_table("| a | b |\\n|---|---|\\n| 1 | 2 |\\n")
@@ -36,13 +37,18 @@ def markdown_table(text: str, heading: str | None = None) -> list[dict[str, str]
     lines = text.splitlines()
     start = 0
     if heading is not None:
-        start = next(i for i, line in enumerate(lines) if line.strip().startswith(heading))
+        found = next((i for i, line in enumerate(lines) if line.strip().startswith(heading)), None)
+        if found is None:
+            return []
+        start = found
     table = []
     for line in lines[start:]:
         if line.startswith("|"):
             table.append([cell.strip() for cell in line.strip().strip("|").split("|")])
         elif table:
             break
+    if not table:
+        return []
     header, rows = table[0], table[2:]
     return [dict(zip(header, row, strict=False)) for row in rows]
 
@@ -65,16 +71,19 @@ def results_chart(results: Path = DOCS / "results.md", output: Path = DOCS / "re
         for row in markdown_table(text, "| model |")
         if _number(row["NDCG@10"]) is not None
     ]
-    bars = [(name, value, "tab:blue") for name, value in ours] + [
-        (name, value, "tab:gray") for name, value in published
-    ]
+    peers = [(row["peer"], _number(row["NDCG@10"])) for row in markdown_table(text, "| peer |")]
+    bars = (
+        [(name, value, "tab:blue") for name, value in ours]
+        + [(name, value, "tab:orange") for name, value in peers]
+        + [(name, value, "tab:gray") for name, value in published]
+    )
     figure, axis = plt.subplots(figsize=(9, 0.32 * len(bars) + 1.2))
     names = [name for name, _, _ in bars][::-1]
     axis.barh(names, [v for _, v, _ in bars][::-1], color=[c for _, _, c in bars][::-1])
     for index, (_, value, _) in enumerate(bars[::-1]):
         axis.text(value + 0.002, index, f"{value:.4f}", va="center", fontsize=7)
     axis.set_xlabel("NDCG@10 on ML-1M (all items ranked, history excluded)")
-    axis.set_title("ML-1M test NDCG@10: our runs (blue) and published results (gray)", fontsize=10)
+    axis.set_title("ML-1M test NDCG@10: our runs (blue), RecBole on our split (orange), published (gray)", fontsize=10)
     figure.tight_layout()
     figure.savefig(output, dpi=110)
     plt.close(figure)

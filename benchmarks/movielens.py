@@ -29,6 +29,7 @@ PAIRS = {
     "xlnet-mlm": ["--model", "xlnet", "--scheme", "mlm"],
     "electra-rtd": ["--model", "electra", "--scheme", "rtd"],
     "xlnet-rtd": ["--model", "xlnet", "--scheme", "rtd"],
+    "bert-rtd": ["--model", "bert", "--scheme", "rtd"],
 }
 PUBLISHED = [
     ("BERT4Rec (Petrov & Macdonald 2022)", 0.1516, 0.2821),
@@ -122,6 +123,7 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
             if row["run"].replace(" †", "") not in names:
                 rows.append((float(row["NDCG@10"]), "| " + " | ".join(row.values()) + " |"))
     lines += [line for _, line in sorted(rows, key=lambda row: -row[0])]
+    lines += peer_rows(path.parent / "peers")
     lines += ["", "Published (NDCG@10 / Recall@10):", "", "| model | NDCG@10 | Recall@10 |", "|---|---|---|"]
     for name, ndcg, recall in PUBLISHED:
         lines.append(f"| {name} | {'—' if ndcg is None else f'{ndcg:.4f}'} | {recall:.4f} |")
@@ -133,6 +135,35 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
     path.write_text(text)
     _draw_charts(path)
     return text
+
+
+def peer_rows(folder: Path) -> list[str]:
+    """The table of RecBole's runs on our split (``benchmarks/peers.py``'s JSON files in ``folder``)."""
+    runs = sorted(folder.glob("*.json"), key=lambda f: -json.loads(f.read_text())["test"]["ndcg@10"])
+    if not runs:
+        return []
+    lines = [
+        "",
+        "Peers on the same split, metric and machine (RecBole 1.2.1, `benchmarks/peers.py`; the model of the best"
+        " validation epoch tested; minutes count training and validation, not RecBole's data preparation):",
+        "",
+        "| peer | NDCG@10 | Recall@10 | MRR@10 | validation NDCG@10 | epochs run | best epoch | min to best |"
+        " min limit | hyper-parameters | device |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        peer = json.loads(run.read_text())
+        test = peer["test"]
+        setup = (
+            f"L={peer['max_length']}, d=64x2 layers x2 heads, lr {peer.get('learning_rate', 1e-3):g}, dropout 0.2, "
+            f"full CE, batch {peer.get('batch_size', 256)}"
+        )
+        lines.append(
+            f"| RecBole {peer['model']} | {test['ndcg@10']:.4f} | {test['recall@10']:.4f} | {test['mrr@10']:.4f} | "
+            f"{peer['validation_ndcg@10']:.4f} | {peer['epochs_run']} | {peer['best_epoch']} | "
+            f"{peer['minutes_to_best']:g} | {peer.get('minutes_limit', '—')} | {setup} | {peer['device']} |"
+        )
+    return lines
 
 
 def _draw_charts(results: Path) -> None:

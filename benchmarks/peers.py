@@ -50,10 +50,35 @@ def export(output: Path, dataset: str = "ml-1m") -> Path:
     return folder
 
 
-def run(model_name: str, data: Path, minutes: float, epochs: int, max_length: int, patience: int) -> dict:
+def _prepare_recbole_imports() -> None:
+    """Lets RecBole 1.2.1 import where its venv's pins cannot be had (the GPU image: numpy 2, no ray).
+
+    RecBole imports ray, plotly and thop at module level but uses them only for hyper-parameter search,
+    charts and FLOP counts, none of which this script calls: where one is missing it is marked absent
+    (an ``import`` of it inside RecBole then fails loudly, not silently). Its ``compatibility_settings``
+    aliases ``np.float_``, ``np.complex_`` and ``np.unicode_``, which numpy 2 removed: given back as the
+    types they named (float64, complex128, str_).
+    """
+    import importlib.util
+
+    import numpy as np
+
+    for name in ("ray", "plotly", "thop"):
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            sys.modules[name] = None  # type: ignore[assignment]
+    for old, new in (("float_", np.float64), ("complex_", np.complex128), ("unicode_", np.str_)):
+        if not hasattr(np, old):
+            setattr(np, old, new)
+
+
+def run(
+    model_name: str, data: Path, minutes: float, epochs: int, max_length: int, patience: int, batch_size: int = 256
+) -> dict:
     """Train ``model_name`` with RecBole on the exported split, validation every epoch, at most
     ``minutes`` of training; returns the best validation epoch's test metrics and its wall time."""
     import torch
+
+    _prepare_recbole_imports()
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
     from recbole.utils import get_model, get_trainer, init_seed
@@ -77,7 +102,7 @@ def run(model_name: str, data: Path, minutes: float, epochs: int, max_length: in
             "loss_type": "CE",
             "train_neg_sample_args": None,
             "learning_rate": 1e-3,
-            "train_batch_size": 256,
+            "train_batch_size": batch_size,
             "eval_batch_size": 1024,
             "epochs": epochs,
             "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full", "group_by": "user"},
@@ -115,13 +140,17 @@ def run(model_name: str, data: Path, minutes: float, epochs: int, max_length: in
     summary = {
         "model": model_name,
         "max_length": max_length,
+        "batch_size": batch_size,
+        "learning_rate": config["learning_rate"],
+        "training_sequences": len(train.dataset),
+        "minutes_limit": minutes,
         "epochs_run": len(history),
         "best_epoch": best["epoch"],
         "minutes_to_best": round(best["seconds"] / 60, 1),
         "validation_ndcg@10": best["ndcg@10"],
         "test": {key.lower(): float(value) for key, value in result.items()},
         "history": history,
-        "device": str(config["device"]),
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
     }
     print(json.dumps(summary["test"]))
     return summary
@@ -140,12 +169,13 @@ def main(argv: list[str] | None = None) -> dict:
     running.add_argument("--epochs", type=int, default=200)
     running.add_argument("--max-length", type=int, default=200)
     running.add_argument("--patience", type=int, default=5)
+    running.add_argument("--batch-size", type=int, default=256, help="training batch (RecBole's default: 2048)")
     running.add_argument("--output", type=Path, default=Path("out/peers"))
     args = parser.parse_args(argv)
     if args.command == "export":
         export(args.output, args.dataset)
         return {}
-    summary = run(args.model, args.data, args.minutes, args.epochs, args.max_length, args.patience)
+    summary = run(args.model, args.data, args.minutes, args.epochs, args.max_length, args.patience, args.batch_size)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / f"{args.model}.json").write_text(json.dumps(summary, indent=2))
     return summary

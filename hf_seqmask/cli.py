@@ -135,6 +135,13 @@ class JobArguments:
         },
     )
     patience: int = field(default=3, metadata={"help": "validations without improvement before stopping (0: never)"})
+    max_minutes: float = field(
+        default=0,
+        metadata={
+            "help": "stop training after this many minutes (the best validation checkpoint, if any, is still "
+            "restored and tested); 0: no limit"
+        },
+    )
     threads: int | None = field(default=None, metadata={"help": "torch intra-op threads (default: torch's)"})
     quiet: bool = field(default=False, metadata={"help": "no progress bars"})
 
@@ -168,11 +175,16 @@ def parse_args(argv: list[str] | None = None) -> Job:
     parser = HfArgumentParser(cast(Any, DATACLASSES), description=(__doc__ or "").splitlines()[0])
     if argv and argv[0].endswith((".json", ".yaml", ".yml")):
         argv = _flags_from_file(parser, Path(argv[0])) + argv[1:]
+    if not torch.cuda.is_available() and not any(flag in ("--use_cpu", "--use-cpu") for flag in argv):
+        # Without a GPU the job runs on the CPU; said here, before TrainingArguments checks flags like --bf16.
+        argv.append("--use_cpu")
     data, model, masking, job, training = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
     if model.loss != "full" and model.num_negatives < 1:
         parser.error(f"--loss {model.loss} needs --num-negatives >= 1, got {model.num_negatives}")
     if masking.mask_last_item_prob and model.scheme not in ("mlm", "rtd"):
         parser.error(f"--mask-last-item-prob is for --scheme mlm|rtd, not {model.scheme}")
+    if not job.max_minutes >= 0:  # NaN too
+        parser.error(f"--max-minutes must be >= 0 (0: no limit), got {job.max_minutes}")
     if model.scheme not in SUPPORTED_PAIRS[model.model]:
         supported = "|".join(SUPPORTED_PAIRS[model.model])
         parser.error(f"--model {model.model} supports --scheme {supported}, not {model.scheme}")
@@ -382,8 +394,6 @@ def training_arguments(args: Job, train_rows: int) -> TrainingArguments:
         changes["disable_tqdm"] = True
     if args.side_features:  # forward takes side features as **kwargs, which the Trainer cannot see
         changes["remove_unused_columns"] = False
-    if not torch.cuda.is_available() and not training.use_cpu:
-        changes["use_cpu"] = True
     if args.validate_every:
         batches = -(-train_rows // (training.per_device_train_batch_size * max(training.world_size, 1)))
         updates_per_epoch = max(-(-batches // training.gradient_accumulation_steps), 1)
@@ -424,6 +434,36 @@ class ValidationReport(TrainerCallback):
         return control
 
 
+class TimeLimit(TrainerCallback):
+    """Stops training once ``minutes`` have passed since it began (checked every ``check_every`` updates).
+
+    Under a multi-process launch rank 0's clock decides and is broadcast, so every rank stops at the
+    same update (ranks that stopped apart would wait on each other's gradients forever).
+    """
+
+    def __init__(self, minutes: float, check_every: int = 10) -> None:
+        if not minutes > 0:
+            raise ValueError(f"max_minutes must be > 0, got {minutes!r}")
+        self.seconds, self.check_every = minutes * 60, check_every
+        self.started = time.monotonic()
+        self.stopped_at_step: int | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.monotonic()
+        return control
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step % self.check_every:
+            return control
+        decision = [time.monotonic() - self.started > self.seconds]
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.broadcast_object_list(decision, src=0)
+        if decision[0]:
+            control.should_training_stop = True
+            self.stopped_at_step = state.global_step
+        return control
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     started = time.time()
@@ -452,6 +492,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     callbacks.append(report)
     if args.validate_every and args.patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.patience))
+    time_limit = TimeLimit(args.max_minutes) if args.max_minutes else None
+    if time_limit:
+        callbacks.append(time_limit)
     trainer = SeqRecTrainer(
         model=model,
         args=training,
@@ -483,6 +526,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "world_size": trainer.args.world_size,
         "device": torch.cuda.get_device_name(trainer.args.device) if trainer.args.device.type == "cuda" else "cpu",
         "epochs_trained": round(trainer.state.epoch or 0, 2),
+        "stopped_by": _stop_reason(trainer, time_limit),
         "validation": {"history": report.history, "best": best} if report.history else None,
         "test": rows,
         "log_history": trainer.state.log_history,  # what curves.png shows
@@ -495,6 +539,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"the loss and validation curves are in {output_dir / 'curves.png'}")
     print_recommendations(model, splits["test"][0], item_names)
     return summary
+
+
+def _stop_reason(trainer: SeqRecTrainer, time_limit: TimeLimit | None) -> str:
+    """Why training ended: the epochs ran out, early stopping, or the time limit."""
+    if time_limit and time_limit.stopped_at_step == trainer.state.global_step:
+        return "time limit"
+    if trainer.state.global_step < trainer.state.max_steps:
+        return "early stopping"
+    return "schedule"
 
 
 def format_table(rows: list[dict[str, Any]], ks: tuple[int, ...] = (10,)) -> str:

@@ -120,3 +120,28 @@ def test_main_job_refuses_inconsistent_flags(flags, message, capsys):
     with pytest.raises(SystemExit):
         parse_args(flags)
     assert message in capsys.readouterr().err
+
+
+@needs_index
+def test_time_limit_stops_training_and_the_best_validation_weights_are_still_tested(tmp_path):
+    flags = ["--scheme", "clm", "--model", "gpt2", "--output-dir", str(tmp_path), *TINY]
+    flags[flags.index("--max-steps") + 1] = "-1"
+    # 6 epochs of 30 updates; validation every epoch; a limit that has passed by the first check (update 10)
+    flags += ["--epochs", "6", "--validate-every", "1", "--patience", "0", "--max-minutes", "1e-9"]
+    summary = main(flags)
+    assert summary["stopped_by"] == "time limit"
+    assert summary["epochs_trained"] < 1  # stopped at update 10 of the first epoch, before any validation
+    assert summary["validation"] is None and len(summary["test"]) == 4
+
+
+@needs_index
+def test_a_run_that_ends_on_its_schedule_says_so(tmp_path):
+    summary = main(["--scheme", "clm", "--model", "gpt2", "--output-dir", str(tmp_path), *TINY, "--max-minutes", "60"])
+    assert summary["stopped_by"] == "schedule"
+
+
+@pytest.mark.parametrize("value", ["-1", "nan"])
+def test_a_negative_time_limit_is_refused(capsys, value):
+    with pytest.raises(SystemExit):
+        parse_args(["--max-minutes", value])
+    assert f"--max-minutes must be >= 0 (0: no limit), got {float(value)}" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Every example runs at a tiny size."""
 
 import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -96,6 +97,20 @@ def test_movielens_driver_runs_a_pair_and_writes_the_table(tmp_path):
     results.write_text("old table\n\n## Discussion\n\nkept as written\n")
     tiny = ["--dataset", "ml-100k", "--max-steps", "2", "--hidden-size", "16", "--max-length", "20", "--quiet"]
     module.main(["--pair", "gpt2-clm", "--runs", str(tmp_path / "runs"), "--results", str(results), "--", *tiny])
+    peer = {
+        "model": "SASRec",
+        "max_length": 20,
+        "batch_size": 2048,
+        "epochs_run": 3,
+        "best_epoch": 2,
+        "minutes_to_best": 1.5,
+        "minutes_limit": 5.5,
+        "validation_ndcg@10": 0.15,
+        "device": "cpu",
+        "test": {"ndcg@10": 0.1234, "recall@10": 0.25, "mrr@10": 0.09},
+    }  # what benchmarks/peers.py writes
+    (tmp_path / "peers").mkdir()
+    (tmp_path / "peers" / "SASRec.json").write_text(json.dumps(peer))
     module.main(["--pair", "gpt2-clm", "--name", "again", "--runs", str(tmp_path / "runs"), "--results", str(results),
                  "--", *tiny, "--learning-rate", "1e-3"])  # fmt: skip
     text = results.read_text()
@@ -104,3 +119,5 @@ def test_movielens_driver_runs_a_pair_and_writes_the_table(tmp_path):
     assert "L=20, d=16x2 layers x2 heads, lr 0.001, dropout 0.1, batch 64, full CE" in text
     assert "old table" not in text and text.endswith("## Discussion\n\nkept as written\n")
     assert "| BERT4Rec (Petrov & Macdonald 2022) | 0.1516 | 0.2821 |" in text
+    peer_row = "| RecBole SASRec | 0.1234 | 0.2500 | 0.0900 | 0.1500 | 3 | 2 | 1.5 | 5.5 | L=20, d=64x2 layers"
+    assert peer_row + " x2 heads, lr 0.001, dropout 0.2, full CE, batch 2048 | cpu |" in text

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from hf_seqmask import SeqRecModel
 from hf_seqmask.cli import main, parse_args
@@ -134,6 +135,13 @@ def test_config_file_and_trainer_flags_pass_through(tmp_path):
     resumed = main([str(tmp_path / "job.json"), "--output-dir", str(out), "--max_steps", "6",
                     "--resume_from_checkpoint", str(out / "checkpoint-4")])  # fmt: skip
     assert resumed["epochs_trained"] > summary["epochs_trained"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="what a machine without a GPU does")
+def test_bf16_on_a_machine_without_a_gpu_runs_on_the_cpu():
+    # TrainingArguments alone refuses bf16 without a GPU unless use_cpu is said (the job's docstring example).
+    args = parse_args(["--bf16", "--max-steps", "1"])
+    assert args.training.bf16 and args.training.use_cpu and args.training.device.type == "cpu"
 
 
 def test_main_job_aliases_and_help(capsys):
