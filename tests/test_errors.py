@@ -23,6 +23,8 @@ def _mlm(**options):
         ([{"input_ids": [5, 6.5]}], TypeError, r"row 0 of 'input_ids': position 1 holds 6.5 \(float\)"),
         ([{"input_ids": [5]}, {"input_ids": ["7"]}], TypeError, r"row 1 of 'input_ids': position 0 holds '7' \(str\)"),
         ([{"input_ids": [5]}, {"input_ids": [[6, 7]]}], TypeError, r"row 1 of 'input_ids': position 0 holds \[6, 7\]"),
+        ([{"input_ids": [5]}, {"input_ids": [6, np.True_]}], TypeError, r"row 1 of 'input_ids': position 1 holds"),
+        ([{"input_ids": [5, 2**63]}], TypeError, r"row 0 of 'input_ids': a value does not fit in int64"),
         ([{"input_ids": 5}], TypeError, r"row 0 of 'input_ids': expected a list, tuple.*got int"),
         ([{"input_ids": np.array([1.5])}], TypeError, r"row 0 of 'input_ids'.*dtype float64"),
         ([{"input_ids": np.array([[5, 6]])}], TypeError, r"row 0 of 'input_ids'.*shape \(1, 2\)"),
@@ -38,6 +40,12 @@ def _mlm(**options):
 def test_bad_features(features, error, match):
     with pytest.raises(error, match=match):
         _mlm()(features)
+
+
+def test_numpy_integers_inside_list_rows_collate_like_python_ints():
+    plain = _mlm()([{"input_ids": [5, 6, 7]}, {"input_ids": [8, 9]}])
+    numpy_ints = _mlm()([{"input_ids": [np.int64(5), 6, np.int32(7)]}, {"input_ids": [8, np.uint8(9)]}])
+    assert plain.keys() == numpy_ints.keys() and all(torch.equal(plain[k], numpy_ints[k]) for k in plain)
 
 
 def test_special_ids_inside_a_sequence():
