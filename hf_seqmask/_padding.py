@@ -58,7 +58,7 @@ def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarra
                 if integer_only and flat.size and flat.min() <= 1 and _BOOLS & set(map(type, items)):
                     raise TypeError("a bool among the item ids")  # the row-by-row path names it
                 return flat, lengths
-            except TypeError:
+            except (TypeError, DeprecationWarning):  # numpy < 2 converts np.bool_ with a DeprecationWarning
                 if integer_only:
                     raise
                 # fromiter(float64) would parse strings: check the value types once, at C speed
@@ -75,7 +75,7 @@ def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarra
             for r in rows
         ):
             return _concat_numpy([r.detach().cpu().numpy() for r in rows], integer_only)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, DeprecationWarning):
         pass
     # Mixed containers or a bad row: convert row by row, which names the culprit if there is one.
     return _concat_numpy([_row_as_array(row, i, key, integer_only) for i, row in enumerate(rows)], integer_only)
