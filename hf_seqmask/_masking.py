@@ -7,6 +7,8 @@ None of these functions loops over rows, items or spans in Python.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import torch
 
@@ -108,9 +110,34 @@ def bernoulli_targets(
 
 
 def numpy_generator(generator: torch.Generator) -> np.random.Generator:
-    """A numpy generator seeded by one 62-bit draw of ``generator`` (so every draw still descends from it)."""
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-    return np.random.Generator(np.random.PCG64(seed))
+    """A numpy PCG64 generator whose 128-bit state is two 62-bit draws of ``generator`` (so every draw
+    still descends from it).
+
+    The state is set on this thread's one PCG64 instead of building ``PCG64(seed)``, whose SeedSequence
+    hashing costs 5 us per batch (a tenth of a small masked batch's masking); the draws are uniform
+    already, which is what that hashing provides.
+
+    Example:
+        >>> a = numpy_generator(torch.Generator().manual_seed(0)).random(3)
+        >>> b = numpy_generator(torch.Generator().manual_seed(0)).random(3)
+        >>> bool((a == b).all())
+        True
+    """
+    high, low = torch.randint(0, 2**62, (2,), generator=generator).tolist()
+    bit_generator = getattr(_per_thread, "pcg64", None)
+    if bit_generator is None:
+        bit_generator = _per_thread.pcg64 = np.random.PCG64(0)
+    bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": high << 64 | low, "inc": _PCG64_INCREMENT},
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+    return np.random.Generator(bit_generator)
+
+
+_per_thread = threading.local()
+_PCG64_INCREMENT = 0x5851F42D4C957F2D14057B7EF767814F  # odd: PCG64's increment must be; one fixed stream
 
 
 def span_targets(

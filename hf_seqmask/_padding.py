@@ -9,15 +9,15 @@ name the row, the position and the bad value.
 from __future__ import annotations
 
 import array
-import itertools
+import collections
 import numbers
+import struct
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-_chain = itertools.chain.from_iterable
 _ROW_TYPES = "a list, tuple, 1-D numpy array or 1-D tensor"
 
 
@@ -47,18 +47,16 @@ def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarra
         # (np.bool_, np.float64, ...) turns the sum below into a numpy type and takes the row-by-row path.
         if isinstance(first, (list, tuple)) and set(map(type, rows)) <= _LIST_TYPES:
             lengths = np.fromiter(map(len, rows), np.int64, len(rows))
-            items = list(_chain(rows))
+            items: list = []
+            collections.deque(map(items.extend, rows), maxlen=0)  # 3x faster than list(chain(rows))
             try:
-                # array("q") converts a list at C speed and refuses what is not an integer: floats,
-                # strings and nested rows raise TypeError, ids beyond int64 OverflowError (np.fromiter would
-                # coerce 2.7 -> 2 and "3" -> 3). It is faster than fromiter, so the check costs nothing.
-                flat = np.frombuffer(array.array("q", items), dtype=np.int64)
+                flat = _as_int64(items)
                 # A Python or numpy bool converts as 0 or 1, so the per-item type check runs only for a
                 # batch holding such ids (normally pad and mask).
                 if integer_only and flat.size and flat.min() <= 1 and _BOOLS & set(map(type, items)):
                     raise TypeError("a bool among the item ids")  # the row-by-row path names it
                 return flat, lengths
-            except (TypeError, DeprecationWarning):  # numpy < 2 converts np.bool_ with a DeprecationWarning
+            except (TypeError, struct.error, DeprecationWarning):  # numpy < 2 converts np.bool_ with a warning
                 if integer_only:
                     raise
                 # fromiter(float64) would parse strings: check the value types once, at C speed
@@ -75,13 +73,33 @@ def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarra
             for r in rows
         ):
             return _concat_numpy([r.detach().cpu().numpy() for r in rows], integer_only)
-    except (TypeError, ValueError, OverflowError, DeprecationWarning):
+    except (TypeError, ValueError, OverflowError, struct.error, DeprecationWarning):
         pass
     # Mixed containers or a bad row: convert row by row, which names the culprit if there is one.
     return _concat_numpy([_row_as_array(row, i, key, integer_only) for i, row in enumerate(rows)], integer_only)
 
 
 _LIST_TYPES = {list, tuple}
+# Up to this many items struct.pack converts fastest (2.5x array's speed at 6,500 items); beyond, the
+# argument tuple it needs stops fitting the caches and array("q") is as fast or faster.
+_STRUCT_UP_TO = 16_384
+
+
+def _as_int64(items: list) -> np.ndarray:
+    """``items`` as int64, refusing at C speed what is not an integer: floats, strings, None and nested
+    rows raise (``struct.error`` or ``TypeError``), ids beyond int64 too, where ``np.fromiter`` would
+    coerce 2.7 -> 2 and "3" -> 3. Faster than ``np.fromiter``, so the check costs nothing. A bool
+    converts as 0 or 1 (the caller checks for those).
+
+    Example:
+        >>> _as_int64([3, 4, 5]).tolist()
+        [3, 4, 5]
+    """
+    if len(items) <= _STRUCT_UP_TO:
+        return np.frombuffer(struct.pack(f"{len(items)}q", *items), dtype=np.int64)
+    return np.frombuffer(array.array("q", items), dtype=np.int64)
+
+
 _BOOLS = {bool, np.bool_}
 
 

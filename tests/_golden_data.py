@@ -199,13 +199,13 @@ GOLDEN = {
         "user": ("int64", [10, 11, 12, 13]),
     },
     ("mlm", (), "train"): {
-        "input_ids": ("int64", [[1, 6, 1, 0, 0], [8, 9, 1, 11, 12], [13, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
+        "input_ids": ("int64", [[5, 6, 1, 0, 0], [8, 1, 10, 11, 12], [13, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "attention_mask": ("int64", [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "labels": (
             "int64",
             [
-                [5, -100, 7, -100, -100],
-                [-100, -100, 10, -100, -100],
+                [-100, -100, 7, -100, -100],
+                [-100, 9, -100, -100, -100],
                 [-100, -100, -100, -100, -100],
                 [-100, -100, -100, -100, -100],
             ],
@@ -213,13 +213,13 @@ GOLDEN = {
         "mask_positions": (
             "bool",
             [
-                [True, False, True, False, False],
                 [False, False, True, False, False],
+                [False, True, False, False, False],
                 [False, False, False, False, False],
                 [False, False, False, False, False],
             ],
         ),
-        "category": ("int64", [[0, 2, 0, 0, 0], [4, 5, 0, 7, 8], [9, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
+        "category": ("int64", [[1, 2, 0, 0, 0], [4, 0, 6, 7, 8], [9, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "user": ("int64", [10, 11, 12, 13]),
     },
     ("mlm", (), "eval"): {
@@ -269,13 +269,13 @@ GOLDEN = {
         (("mask_replace_prob", 0.5), ("mlm_probability", 0.6), ("random_replace_prob", 0.3), ("seed", 5)),
         "train",
     ): {
-        "input_ids": ("int64", [[1, 6, 7, 0, 0], [15, 1, 10, 4, 8], [13, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
+        "input_ids": ("int64", [[1, 6, 1, 0, 0], [1, 8, 11, 11, 1], [13, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "attention_mask": ("int64", [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "labels": (
             "int64",
             [
-                [5, 6, -100, -100, -100],
-                [8, 9, -100, 11, 12],
+                [5, -100, 7, -100, -100],
+                [8, 9, 10, -100, 12],
                 [-100, -100, -100, -100, -100],
                 [-100, -100, -100, -100, -100],
             ],
@@ -283,13 +283,13 @@ GOLDEN = {
         "mask_positions": (
             "bool",
             [
-                [True, False, False, False, False],
-                [False, True, False, False, False],
+                [True, False, True, False, False],
+                [True, False, False, False, True],
                 [False, False, False, False, False],
                 [False, False, False, False, False],
             ],
         ),
-        "category": ("int64", [[0, 2, 3, 0, 0], [0, 0, 6, 0, 0], [9, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
+        "category": ("int64", [[0, 2, 0, 0, 0], [0, 0, 0, 7, 0], [9, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "user": ("int64", [10, 11, 12, 13]),
     },
     (
@@ -535,13 +535,13 @@ GOLDEN = {
         "user": ("int64", [10, 11, 12, 13]),
     },
     ("rtd", (("sample_from_batch", True),), "train"): {
-        "input_ids": ("int64", [[1, 6, 1, 0, 0], [8, 9, 1, 11, 12], [13, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
+        "input_ids": ("int64", [[5, 6, 1, 0, 0], [8, 1, 10, 11, 12], [13, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "attention_mask": ("int64", [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "labels": (
             "int64",
             [
-                [5, -100, 7, -100, -100],
-                [-100, -100, 10, -100, -100],
+                [-100, -100, 7, -100, -100],
+                [-100, 9, -100, -100, -100],
                 [-100, -100, -100, -100, -100],
                 [-100, -100, -100, -100, -100],
             ],
@@ -549,18 +549,18 @@ GOLDEN = {
         "mask_positions": (
             "bool",
             [
-                [True, False, True, False, False],
                 [False, False, True, False, False],
+                [False, True, False, False, False],
                 [False, False, False, False, False],
                 [False, False, False, False, False],
             ],
         ),
-        "category": ("int64", [[0, 2, 0, 0, 0], [4, 5, 0, 7, 8], [9, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
+        "category": ("int64", [[1, 2, 0, 0, 0], [4, 0, 6, 7, 8], [9, 0, 0, 0, 0], [0, 0, 0, 0, 0]]),
         "unmasked_side_features.category": (
             "int64",
             [[1, 2, 3, 0, 0], [4, 5, 6, 7, 8], [9, 0, 0, 0, 0], [0, 0, 0, 0, 0]],
         ),
-        "replacement_candidates": ("int64", [5, 7, 10]),
+        "replacement_candidates": ("int64", [7, 9]),
         "user": ("int64", [10, 11, 12, 13]),
     },
     ("rtd", (("sample_from_batch", True),), "eval"): {

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -166,6 +166,9 @@ class SequenceCollator(DataCollatorMixin):
     emit_seen_ids: bool = True
 
     # Per-process state: the generator, re-created after a fork, and truncation counters.
+    # Batches of up to this many positions build their outputs in numpy, larger ones in torch (see
+    # _assemble): 16,384 int64 are 128 KiB, glibc's default threshold for handing memory back to the OS.
+    _numpy_outputs_up_to: ClassVar[int] = 16_384
     truncated_rows: int = field(default=0, init=False, repr=False, compare=False)
     truncated_items: int = field(default=0, init=False, repr=False, compare=False)
     _process_key: tuple | None = field(default=None, init=False, repr=False, compare=False)
@@ -524,17 +527,26 @@ class SequenceCollator(DataCollatorMixin):
         # The slot exists in predict mode only; skipping the no-op ors is worth it on large batches.
         predict = self._uses_predict_slot()
         items, hidden = padded.items, masking.hidden | padded.slot if predict else masking.hidden
-        input_ids = items.masked_fill(hidden, self.mask_token_id)  # (B, L)
-        changed = hidden
+        attention = padded.real | padded.slot if predict else padded.real
+        changed = hidden if masking.random is None else hidden | masking.random
+        if items.numel() <= self._numpy_outputs_up_to:
+            # Small batches: numpy on zero-copy views, ~1 us of overhead per op against ~5 us in torch
+            # (about 20 us of a 256 x 50 mlm batch).
+            items_np = items.numpy()
+            input_ids = torch.from_numpy(np.where(hidden.numpy(), self.mask_token_id, items_np))  # (B, L)
+            attention_mask = torch.from_numpy(attention.numpy().astype(np.int64))
+            labels = torch.from_numpy(np.where(masking.targets.numpy(), items_np, IGNORE_INDEX))
+        else:
+            # Large ones: torch's allocations. numpy (B, L) outputs freed together were page-faulted
+            # in again on the next batch on the machine we measured (0.4-1.6 ms more at 1024 x 200).
+            input_ids = items.masked_fill(hidden, self.mask_token_id)
+            attention_mask = attention.long()
+            labels = torch.where(masking.targets, items, IGNORE_INDEX)
         if masking.random is not None and masking.random_ids is not None:
             input_ids[masking.random] = masking.random_ids
-            changed = hidden | masking.random
-        batch: dict[str, Any] = {
-            "input_ids": input_ids,
-            "attention_mask": (padded.real | padded.slot if predict else padded.real).long(),
-        }
+        batch: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
         if self.mode != "predict":
-            batch["labels"] = torch.where(masking.targets, items, IGNORE_INDEX)
+            batch["labels"] = labels
         batch["mask_positions"] = hidden
         if self.mode != "train":
             batch["prediction_positions"] = self._prediction_positions(padded, masking.targets)
