@@ -74,9 +74,9 @@ def bernoulli_targets(
     A row left without a target gains one real position drawn uniformly; a row of targets only gives
     one back, drawn uniformly (all its items are targets, so a uniform position is a uniform target).
     ``lengths`` (B,) are the rows' real items, ``real`` their (B, L) positions. All draws come from a
-    numpy PCG64 seeded by one draw of ``generator``, for the real items only and in numpy: a third of
-    torch's cost per uniform, on about half the positions of a typical batch (this was the largest
-    cost of a masked batch).
+    numpy PCG64 set from two draws of ``generator`` (:func:`numpy_generator`), for the real items only
+    and in numpy: a third of torch's cost per uniform, on about half the positions of a typical batch
+    (this was the largest cost of a masked batch).
 
     Example:
         >>> lengths = torch.tensor([3, 1, 2])
