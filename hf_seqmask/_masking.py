@@ -115,7 +115,8 @@ def numpy_generator(generator: torch.Generator) -> np.random.Generator:
 
     The state is set on this thread's one PCG64 instead of building ``PCG64(seed)``, whose SeedSequence
     hashing costs 5 us per batch (a tenth of a small masked batch's masking); the draws are uniform
-    already, which is what that hashing provides.
+    already, which is what that hashing provides. The generator is valid until the next call on the
+    same thread, which resets that PCG64: draw from it before asking for another.
 
     Example:
         >>> a = numpy_generator(torch.Generator().manual_seed(0)).random(3)
