@@ -154,9 +154,11 @@ def peer_rows(folder: Path) -> list[str]:
     for run in runs:
         peer = json.loads(run.read_text())
         test = peer["test"]
+        # Runs recorded before peers.py wrote its sizes used these (peers.py's config).
+        size = {"hidden_size": 64, "layers": 2, "heads": 2, "dropout": 0.2, "learning_rate": 1e-3, **peer}
         setup = (
-            f"L={peer['max_length']}, d=64x2 layers x2 heads, lr {peer.get('learning_rate', 1e-3):g}, dropout 0.2, "
-            f"full CE, batch {peer.get('batch_size', 256)}"
+            f"L={peer['max_length']}, d={size['hidden_size']}x{size['layers']} layers x{size['heads']} heads, "
+            f"lr {size['learning_rate']:g}, dropout {size['dropout']:g}, full CE, batch {peer.get('batch_size', 256)}"
         )
         lines.append(
             f"| RecBole {peer['model']} | {test['ndcg@10']:.4f} | {test['recall@10']:.4f} | {test['mrr@10']:.4f} | "
