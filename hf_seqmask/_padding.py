@@ -43,8 +43,8 @@ def flatten_feature_rows(rows: Sequence, *, key: str) -> tuple[np.ndarray, np.nd
 def _flatten(rows: Sequence, *, key: str, integer_only: bool) -> tuple[np.ndarray, np.ndarray]:
     first = rows[0]
     try:
-        # All rows plain lists (one isinstance per row, not per item); a numpy scalar among the items
-        # (np.bool_, np.float64, ...) turns the sum below into a numpy type and takes the row-by-row path.
+        # All rows plain lists (one isinstance per row, not per item). Their items convert in one C pass;
+        # a numpy integer among them converts too (through __index__), np.float64 or np.bool_ do not.
         if isinstance(first, (list, tuple)) and set(map(type, rows)) <= _LIST_TYPES:
             lengths = np.fromiter(map(len, rows), np.int64, len(rows))
             items: list = []
