@@ -1,6 +1,7 @@
 """Tiny HF configs and synthetic sessions shared by the model tests (nothing downloaded)."""
 
 import numpy as np
+import torch
 from transformers import BertConfig, ElectraConfig, GPT2Config, XLNetConfig
 
 from hf_seqmask import SCHEMES, SeqRecConfig, SeqRecModel
@@ -78,3 +79,13 @@ def sessions(count, max_length=16, seed=0, with_category=False):
             row["category"] = (items % 5).tolist()
         rows.append(row)
     return rows
+
+
+def assert_same_batch(a, b):
+    """Two batches hold the same keys in the same order and equal tensors of equal dtypes (nested dicts too)."""
+    assert list(a) == list(b)
+    for key in a:
+        if isinstance(a[key], dict):
+            assert_same_batch(a[key], b[key])
+        else:
+            assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), key

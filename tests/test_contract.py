@@ -9,6 +9,8 @@ from torch.utils.data import DataLoader
 
 from hf_seqmask import SCHEMES, CausalCollator, MaskedCollator, PermutationCollator
 
+from ._tiny import assert_same_batch
+
 V = 1000
 RANDOM_SCHEMES = ["mlm", "plm", "rtd"]  # causal targets involve no draw
 
@@ -22,19 +24,10 @@ def _collator(scheme, **options):
     return SCHEMES[scheme](vocab_size=V, mask_token_id=1, **options)
 
 
-def _equal(a, b):
-    assert list(a) == list(b)
-    for key in a:
-        if isinstance(a[key], dict):
-            _equal(a[key], b[key])
-        else:
-            assert torch.equal(a[key], b[key]), key
-
-
 @pytest.mark.parametrize("scheme", RANDOM_SCHEMES)
 def test_same_seed_same_batch_and_different_seed_different_batch(scheme):
     features = [{"input_ids": r} for r in _rows()]
-    _equal(_collator(scheme, seed=0)(features), _collator(scheme, seed=0)(features))
+    assert_same_batch(_collator(scheme, seed=0)(features), _collator(scheme, seed=0)(features))
     first, other = _collator(scheme, seed=0)(features), _collator(scheme, seed=1)(features)
     assert not torch.equal(first["labels"], other["labels"])
 
@@ -55,8 +48,8 @@ def test_list_numpy_and_tensor_inputs_give_the_same_batch(scheme):
     options = dict(seed=3, side_feature_keys=("time",))
     reference = _collator(scheme, **options)(as_lists)
     assert reference["time"].dtype == torch.float32
-    _equal(reference, _collator(scheme, **options)(as_numpy))
-    _equal(reference, _collator(scheme, **options)(as_tensors))
+    assert_same_batch(reference, _collator(scheme, **options)(as_numpy))
+    assert_same_batch(reference, _collator(scheme, **options)(as_tensors))
 
 
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))

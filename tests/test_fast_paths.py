@@ -3,21 +3,11 @@ the same errors on both sides of their thresholds."""
 
 import numpy as np
 import pytest
-import torch
 
 from hf_seqmask import SCHEMES, _padding
 from hf_seqmask.collators._base import SequenceCollator
 
-from ._tiny import collator, sessions
-
-
-def _equal(a, b):
-    assert list(a) == list(b)
-    for key in a:
-        if isinstance(a[key], dict):
-            _equal(a[key], b[key])
-        else:
-            assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), key
+from ._tiny import assert_same_batch, collator, sessions
 
 
 @pytest.mark.parametrize("mode", ["train", "eval", "predict"])
@@ -31,7 +21,7 @@ def test_numpy_and_torch_assembly_give_the_same_batch(monkeypatch, scheme, mode)
     for limit in (0, 10**9):  # every batch through torch, then every batch through numpy
         monkeypatch.setattr(SequenceCollator, "_numpy_outputs_up_to", limit)
         batches.append(collator(scheme, mode, **options)(rows))
-    _equal(*batches)
+    assert_same_batch(*batches)
 
 
 @pytest.mark.parametrize("count", [10, _padding._STRUCT_UP_TO + 1])
