@@ -139,8 +139,8 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
 
 def peer_rows(folder: Path) -> list[str]:
     """The table of RecBole's runs on our split (``benchmarks/peers.py``'s JSON files in ``folder``)."""
-    runs = sorted(folder.glob("*.json"), key=lambda f: -json.loads(f.read_text())["test"]["ndcg@10"])
-    if not runs:
+    peers = sorted((json.loads(f.read_text()) for f in folder.glob("*.json")), key=lambda p: -p["test"]["ndcg@10"])
+    if not peers:
         return []
     lines = [
         "",
@@ -151,19 +151,16 @@ def peer_rows(folder: Path) -> list[str]:
         " min limit | hyper-parameters | device |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for run in runs:
-        peer = json.loads(run.read_text())
+    for peer in peers:
         test = peer["test"]
-        # Runs recorded before peers.py wrote its sizes used these (peers.py's config).
-        size = {"hidden_size": 64, "layers": 2, "heads": 2, "dropout": 0.2, "learning_rate": 1e-3, **peer}
         setup = (
-            f"L={peer['max_length']}, d={size['hidden_size']}x{size['layers']} layers x{size['heads']} heads, "
-            f"lr {size['learning_rate']:g}, dropout {size['dropout']:g}, full CE, batch {peer.get('batch_size', 256)}"
+            f"L={peer['max_length']}, d={peer['hidden_size']}x{peer['layers']} layers x{peer['heads']} heads, "
+            f"lr {peer['learning_rate']:g}, dropout {peer['dropout']:g}, full CE, batch {peer['batch_size']}"
         )
         lines.append(
             f"| RecBole {peer['model']} | {test['ndcg@10']:.4f} | {test['recall@10']:.4f} | {test['mrr@10']:.4f} | "
             f"{peer['validation_ndcg@10']:.4f} | {peer['epochs_run']} | {peer['best_epoch']} | "
-            f"{peer['minutes_to_best']:g} | {peer.get('minutes_limit', '—')} | {setup} | {peer['device']} |"
+            f"{peer['minutes_to_best']:g} | {peer['minutes_limit']:g} | {setup} | {peer['device']} |"
         )
     return lines
 
