@@ -60,6 +60,17 @@ def setup_of(args: dict, summary: dict) -> str:
     ]
     if args["scheme"] in ("mlm", "rtd"):
         parts.append(f"mask p {args['mlm_probability']:g}, last-item rows {args.get('mask_last_item_prob', 0):g}")
+    if args["scheme"] == "rtd":
+        generator = (
+            f"separate generator d={args['generator_hidden_size']}"
+            if args.get("generator_hidden_size")
+            else "shared generator"
+        )
+        source = "batch" if args.get("replacements_from_batch") else "catalogue"
+        parts.append(
+            f"rtd weights {args.get('generator_loss_weight', 1.0):g}/{args.get('discriminator_loss_weight', 50.0):g}, "
+            f"{generator}, replacements from the {source}"
+        )
     if args.get("side_features"):
         parts.append(f"side features {args['side_features']}")
     if args.get("seed"):

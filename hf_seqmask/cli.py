@@ -114,6 +114,20 @@ class ModelArguments:
     loss: Literal["full", "sampled_softmax", "bce", "gbce"] = "full"
     num_negatives: int = field(default=0, metadata={"help": "negatives per batch for the sampled losses"})
     gbce_t: float = field(default=0.75, metadata={"help": "gBCE calibration t"})
+    generator_loss_weight: float = field(default=1.0, metadata={"help": "rtd: weight of the masked-LM (item) loss"})
+    discriminator_loss_weight: float = field(
+        default=50.0, metadata={"help": "rtd: weight of the replaced-or-original loss (ELECTRA's 50)"}
+    )
+    generator_hidden_size: int = field(
+        default=0,
+        metadata={
+            "help": "rtd: 0 = the main network is its own generator (Transformers4Rec); N = a separate, smaller "
+            "generator of width N (ELECTRA), same family and depth"
+        },
+    )
+    replacements_from_batch: bool = field(
+        default=False, metadata={"help": "rtd: draw replacements among the batch's targets, not the whole catalogue"}
+    )
 
 
 @dataclass
@@ -183,6 +197,21 @@ def parse_args(argv: list[str] | None = None) -> Job:
         parser.error(f"--loss {model.loss} needs --num-negatives >= 1, got {model.num_negatives}")
     if masking.mask_last_item_prob and model.scheme not in ("mlm", "rtd"):
         parser.error(f"--mask-last-item-prob is for --scheme mlm|rtd, not {model.scheme}")
+    rtd_flags = {
+        "--generator-hidden-size": model.generator_hidden_size,
+        "--replacements-from-batch": model.replacements_from_batch,
+    }
+    for flag, value in rtd_flags.items():
+        if value and model.scheme != "rtd":
+            parser.error(f"{flag} is for --scheme rtd, not {model.scheme}")
+    if model.generator_hidden_size < 0 or (model.generator_hidden_size and model.generator_hidden_size % model.heads):
+        parser.error(
+            f"--generator-hidden-size must be 0 or a multiple of --heads ({model.heads}), "
+            f"got {model.generator_hidden_size}"
+        )
+    for name in ("generator_loss_weight", "discriminator_loss_weight"):
+        if not getattr(model, name) >= 0:
+            parser.error(f"--{name.replace('_', '-')} must be >= 0, got {getattr(model, name)}")
     if not job.max_minutes >= 0:  # NaN too
         parser.error(f"--max-minutes must be >= 0 (0: no limit), got {job.max_minutes}")
     if model.scheme not in SUPPORTED_PAIRS[model.model]:
@@ -340,25 +369,27 @@ def _split_sessions_by_time(
 
 
 # ------------------------------------------------------------------------------------------- model
-def backbone_config(args: Job, vocab_size: int) -> PretrainedConfig:
+def backbone_config(args: Job, vocab_size: int, hidden_size: int | None = None) -> PretrainedConfig:
+    """The HF backbone's config from the job's flags (``hidden_size``: another width, for rtd's generator)."""
+    width = hidden_size or args.hidden_size
     positions = args.max_length  # predict keeps max_length - 1 items + the slot: no position goes untrained
     common: dict[str, Any] = dict(vocab_size=vocab_size, pad_token_id=ItemVocabulary.pad_token_id)
     if args.model == "gpt2":
         return GPT2Config(
-            n_positions=positions, n_embd=args.hidden_size, n_layer=args.layers, n_head=args.heads,
+            n_positions=positions, n_embd=width, n_layer=args.layers, n_head=args.heads,
             resid_pdrop=args.dropout, embd_pdrop=args.dropout, attn_pdrop=args.dropout,
             bos_token_id=None, eos_token_id=None, **common,
         )  # fmt: skip
     if args.model == "xlnet":
         return XLNetConfig(
-            d_model=args.hidden_size, n_layer=args.layers, n_head=args.heads, d_inner=4 * args.hidden_size,
+            d_model=width, n_layer=args.layers, n_head=args.heads, d_inner=4 * width,
             dropout=args.dropout, bos_token_id=None, eos_token_id=None, **common,
         )  # fmt: skip
     config_class = BertConfig if args.model == "bert" else ElectraConfig
-    extra = {"embedding_size": args.hidden_size} if args.model == "electra" else {}
+    extra = {"embedding_size": width} if args.model == "electra" else {}
     return config_class(
-        hidden_size=args.hidden_size, num_hidden_layers=args.layers, num_attention_heads=args.heads,
-        intermediate_size=4 * args.hidden_size, max_position_embeddings=positions,
+        hidden_size=width, num_hidden_layers=args.layers, num_attention_heads=args.heads,
+        intermediate_size=4 * width, max_position_embeddings=positions,
         hidden_dropout_prob=args.dropout, attention_probs_dropout_prob=args.dropout, **extra, **common,
     )  # fmt: skip
 
@@ -370,6 +401,17 @@ def model_config(args: Job, vocab_size: int, side_features: SideFeatureSpec | No
         masking.update(mlm_probability=args.mlm_probability, mask_last_item_prob=args.mask_last_item_prob)
     if args.num_negatives:
         masking["num_negatives"] = args.num_negatives
+    rtd: dict[str, Any] = {}
+    if args.scheme == "rtd":
+        rtd.update(
+            generator_loss_weight=args.generator_loss_weight, discriminator_loss_weight=args.discriminator_loss_weight
+        )
+        if args.generator_hidden_size:
+            rtd.update(
+                tie_generator=False, generator_config=backbone_config(args, vocab_size, args.generator_hidden_size)
+            )
+        if args.replacements_from_batch:
+            masking["sample_from_batch"] = True
     return SeqRecConfig(
         backbone_config=backbone_config(args, vocab_size),
         scheme=args.scheme,
@@ -382,6 +424,7 @@ def model_config(args: Job, vocab_size: int, side_features: SideFeatureSpec | No
         gbce_t=args.gbce_t,
         side_features=dict(side_features.cardinalities) if side_features else None,
         multi_hot_side_features=side_features.multi_hot if side_features else (),
+        **rtd,
     )
 
 
