@@ -152,3 +152,34 @@ def test_main_job_aliases_and_help(capsys):
         parse_args(["--help"])
     out = capsys.readouterr().out
     assert "--dataloader_num_workers" in out and "--session-column" in out and "--bf16" in out
+
+
+def test_rtd_flags_reach_the_model_config():
+    from hf_seqmask.cli import model_config
+
+    args = parse_args(
+        ["--scheme", "rtd", "--model", "xlnet", "--discriminator-loss-weight", "5", "--generator-loss-weight", "2",
+         "--generator-hidden-size", "32", "--replacements-from-batch", "--hidden-size", "64"]
+    )  # fmt: skip
+    config = model_config(args, vocab_size=50)
+    assert (config.generator_loss_weight, config.discriminator_loss_weight) == (2.0, 5.0)
+    assert config.tie_generator is False and config.generator_config.d_model == 32
+    assert config.backbone_config.d_model == 64 and config.masking["sample_from_batch"] is True
+    shared = model_config(parse_args(["--scheme", "rtd", "--model", "electra"]), vocab_size=50)
+    assert shared.tie_generator is True and shared.discriminator_loss_weight == 50.0
+    assert "sample_from_batch" not in shared.masking
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--scheme", "mlm", "--generator-hidden-size", "32"], "--generator-hidden-size is for --scheme rtd"),
+        (["--scheme", "clm", "--model", "gpt2", "--replacements-from-batch"], "--replacements-from-batch is for"),
+        (["--scheme", "rtd", "--generator-hidden-size", "33"], "multiple of --heads"),
+        (["--scheme", "rtd", "--discriminator-loss-weight", "-1"], "--discriminator-loss-weight must be >= 0"),
+    ],
+)
+def test_bad_rtd_flags_are_refused_with_the_flag_named(capsys, flags, message):
+    with pytest.raises(SystemExit):
+        parse_args(flags)
+    assert message in capsys.readouterr().err
