@@ -371,7 +371,7 @@ def _split_sessions_by_time(
 # ------------------------------------------------------------------------------------------- model
 def backbone_config(args: Job, vocab_size: int, hidden_size: int | None = None) -> PretrainedConfig:
     """The HF backbone's config from the job's flags (``hidden_size``: another width, for rtd's generator)."""
-    width = hidden_size or args.hidden_size
+    width: Any = hidden_size or args.hidden_size
     positions = args.max_length  # predict keeps max_length - 1 items + the slot: no position goes untrained
     common: dict[str, Any] = dict(vocab_size=vocab_size, pad_token_id=ItemVocabulary.pad_token_id)
     if args.model == "gpt2":
