@@ -1,0 +1,83 @@
+"""Runs of one recipe over several seeds: mean, standard deviation and n of their test metrics.
+
+Two runs belong to one recipe when every option of the main job but the seed, the output folder and
+the time limit is equal (options a run predates count at today's defaults), on the same device.
+``benchmarks/movielens.py`` renders the table from every run's metrics.json:
+
+    python benchmarks/movielens.py --table-only
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+# Options that do not change the model a run trains (the time limit is a budget, recorded per run).
+NOT_RECIPE = ("seed", "output_dir", "max_minutes", "quiet", "threads", "cache_dir")
+
+
+@dataclass
+class RecipeGroup:
+    """The runs of one recipe: their names, seeds and summaries (metrics.json)."""
+
+    key: str
+    runs: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(int(s["arguments"].get("seed", 0)) for s in self.runs.values())
+
+    def values(self, metric: str, split: str = "test") -> list[float]:
+        if split == "validation":
+            return [s["validation"]["best"][metric] for s in self.runs.values() if s.get("validation")]
+        return [_test(s)[metric] for s in self.runs.values()]
+
+    def mean_std(self, metric: str, split: str = "test") -> tuple[float, float]:
+        """Mean and sample standard deviation (0 for one run)."""
+        values = self.values(metric, split)
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        return statistics.fmean(values), spread
+
+
+def recipe_key(summary: dict[str, Any], defaults: dict[str, Any] | None = None) -> str:
+    """The recipe of a run as a canonical string: its options at today's defaults where it lacks them,
+    without the seed, folder and time limit; plus the device."""
+    arguments = {**(defaults or {}), **summary["arguments"]}
+    recipe = {k: v for k, v in sorted(arguments.items()) if k not in NOT_RECIPE}
+    return json.dumps({"recipe": recipe, "device": summary.get("device", "cpu")}, sort_keys=True)
+
+
+def group_runs(summaries: dict[str, dict], defaults: dict[str, Any] | None = None) -> list[RecipeGroup]:
+    """The runs grouped by recipe, most seeds first, then by mean test NDCG@10."""
+    groups: dict[str, RecipeGroup] = {}
+    for name, summary in summaries.items():
+        key = recipe_key(summary, defaults)
+        groups.setdefault(key, RecipeGroup(key)).runs[name] = summary
+    return sorted(groups.values(), key=lambda g: (-len(g.runs), -g.mean_std("ndcg@10")[0]))
+
+
+def seed_table(summaries: dict[str, dict], defaults: dict[str, Any] | None = None, minimum: int = 2) -> list[str]:
+    """Markdown lines: one row per recipe with at least ``minimum`` runs (mean ± sd, n, the runs)."""
+    groups = [g for g in group_runs(summaries, defaults) if len(g.runs) >= minimum]
+    if not groups:
+        return []
+    lines = [
+        "| runs (one recipe, seeds apart) | n | seeds | test NDCG@10 mean ± sd | test Recall@10 mean ± sd |"
+        " validation NDCG@10 mean ± sd |",
+        "|---|---|---|---|---|---|",
+    ]
+    for group in groups:
+        cells = []
+        for metric, split in (("ndcg@10", "test"), ("recall@10", "test"), ("ndcg@10", "validation")):
+            mean, spread = group.mean_std(metric, split)
+            cells.append(f"{mean:.4f} ± {spread:.4f}")
+        names = ", ".join(f"`{name}`" for name in sorted(group.runs))
+        lines.append(f"| {names} | {len(group.runs)} | {', '.join(map(str, group.seeds))} | {' | '.join(cells)} |")
+    return lines
+
+
+def _test(summary: dict) -> dict:
+    model = summary["arguments"]["model"]
+    return next(r for r in summary["test"] if r["model"] == model and r["history"] == "excluded")
