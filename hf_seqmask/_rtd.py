@@ -1,9 +1,22 @@
-"""ELECTRA's replacement step: draw items from the generator's logits, label what changed."""
+"""ELECTRA's replacement step: draw items from the generator's logits, label what changed.
+
+The draws and the discriminator head are plain torch; :func:`rtd_training_step` is the model's
+training step for ``scheme="rtd"``, written against the few parts of the model it needs
+(:class:`ElectraParts`).
+"""
 
 from __future__ import annotations
 
+from typing import Any, Protocol, cast
+
 import torch
+import torch.nn.functional as F
 from torch import nn
+from transformers import PreTrainedModel
+
+from .losses import cross_entropy_or_zero, target_selection
+from .modeling.backbones import hidden_states, item_logits
+from .modeling.outputs import SeqRecOutput
 
 
 def gumbel_sample(logits: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
@@ -53,3 +66,108 @@ class DiscriminatorHead(nn.Module):
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.out(self.activation(self.dense(hidden))).squeeze(-1)
+
+
+class ElectraParts(Protocol):
+    """What :func:`rtd_training_step` uses of the model (a :class:`~hf_seqmask.SeqRecModel`)."""
+
+    @property
+    def config(self) -> Any: ...
+
+    @property
+    def backbone(self) -> PreTrainedModel: ...
+
+    @property
+    def generator(self) -> PreTrainedModel | None: ...
+
+    @property
+    def discriminator_head(self) -> nn.Module | None: ...
+
+    @property
+    def reserved_ids(self) -> torch.Tensor: ...
+
+    def embed(
+        self,
+        input_ids: torch.Tensor,
+        side_features: dict[str, torch.Tensor],
+        mask_positions: torch.Tensor | None = None,
+    ) -> torch.Tensor: ...
+
+    def _sampling_rng(self, device: torch.device) -> torch.Generator: ...
+
+
+def rtd_training_step(
+    model: ElectraParts,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    labels: torch.Tensor,
+    mask_positions: torch.Tensor | None,
+    candidates: torch.Tensor | None,
+    side_features: dict[str, torch.Tensor],
+    unmasked_side_features: dict[str, torch.Tensor] | None,
+) -> SeqRecOutput:
+    """ELECTRA's step on an ``rtd`` training batch: masked-LM loss, replacements, discriminator loss.
+
+    The discriminator reads the corrupted items with every position's *original* side features
+    (``unmasked_side_features``), the hidden ones included: side features describe the interaction
+    (when, in which context), are drawn independently of which positions were masked, and so mark
+    nothing, whereas the pad value the generator saw at hidden positions would tell the discriminator
+    exactly where to look. (An item-derived feature, e.g. a genre, may then disagree with a
+    replacement: that is the same evidence an out-of-place item gives.)
+
+    Raises:
+        ValueError: side features configured but no ``unmasked_side_features`` in the batch.
+    """
+    config = model.config
+    if config.side_features and unmasked_side_features is None:
+        raise ValueError(
+            "rtd training with side features needs the batch's unmasked_side_features (ReplacementCollator "
+            "emits them): with the hidden positions' padded side features the discriminator would find "
+            "every masked position by its side features alone"
+        )
+    masked = model.embed(input_ids, side_features, mask_positions)  # (B, L, D)
+    where, targets = target_selection(labels, shift=False)
+    main_hidden = hidden_states(model.backbone, inputs_embeds=masked, attention_mask=attention_mask)
+    main_logits = item_logits(model.backbone, main_hidden[where])  # (T, V)
+    generator_loss = cross_entropy_or_zero(main_logits, targets)
+    if model.generator is None:
+        generator_logits = main_logits
+    else:  # a separate generator; the main network's masked-LM loss above still teaches it to score items
+        generator_hidden = hidden_states(model.generator, input_ids=input_ids, attention_mask=attention_mask)
+        generator_logits = item_logits(model.generator, generator_hidden[where])  # (T, V)
+        generator_loss = generator_loss + cross_entropy_or_zero(generator_logits, targets)
+
+    replacements = sample_replacements(
+        generator_logits,
+        excluded_ids=model.reserved_ids,
+        candidates=candidates,
+        generator=model._sampling_rng(generator_logits.device),
+    )  # (T,)
+    corrupted = input_ids.clone()  # (B, L)
+    corrupted[where] = replacements
+    discriminator_labels = torch.zeros_like(input_ids, dtype=torch.float32)  # (B, L)
+    discriminator_labels[where] = (replacements != targets).float()
+    originals = unmasked_side_features or {}
+    discriminator_side_features = {name: originals[name] for name in config.side_features}
+    hidden = model.backbone.base_model(
+        inputs_embeds=model.embed(corrupted, discriminator_side_features), attention_mask=attention_mask
+    ).last_hidden_state  # (B, L, H)
+    discriminator_head = cast(nn.Module, model.discriminator_head)  # built for scheme="rtd"
+    discriminator_logits = discriminator_head(hidden)  # (B, L)
+    real = attention_mask.bool()  # (B, L)
+    if real.any():
+        discriminator_loss = F.binary_cross_entropy_with_logits(
+            discriminator_logits[real].float(), discriminator_labels[real]
+        )
+    else:
+        discriminator_loss = discriminator_logits.sum() * 0.0
+    loss = config.generator_loss_weight * generator_loss + config.discriminator_loss_weight * discriminator_loss
+    return SeqRecOutput(
+        loss=loss,
+        logits=main_logits,
+        generator_loss=generator_loss.detach(),
+        discriminator_loss=discriminator_loss.detach(),
+        discriminator_labels=discriminator_labels,
+        discriminator_logits=discriminator_logits,
+        corrupted_input_ids=corrupted,
+    )

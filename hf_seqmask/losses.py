@@ -1,16 +1,49 @@
-"""Next-item losses over a few candidate items instead of the whole catalogue.
+"""Next-item losses: over the target positions, and over a few candidate items instead of the whole catalogue.
 
-All take the positive scores ``positive`` (T,) of the T targets and the negative scores ``negative``
-(T, N), with ``hits`` (T, N) True where a negative is the target itself (an accidental hit, removed).
-None of them needs the (T, V) logits, so a step costs O(T * N) whatever the catalogue size.
+:func:`target_selection` picks the outputs that predict a target and :func:`cross_entropy_or_zero` is
+the full-softmax loss over them. The sampled losses take the positive scores ``positive`` (T,) of the
+T targets and the negative scores ``negative`` (T, N), with ``hits`` (T, N) True where a negative is
+the target itself (an accidental hit, removed). None of them needs the (T, V) logits, so a step costs
+O(T * N) whatever the catalogue size; :func:`sampled_loss` picks the configured one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
+from .reserved import IGNORE_INDEX
+
 LOSSES = ("full", "sampled_softmax", "bce", "gbce")
+
+# (hidden (T, H), positive ids (T,), negative ids (N,) or (T, N)) -> (positive (T,), negative (T, N)) scores
+CandidateScorer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def target_selection(labels: torch.Tensor, *, shift: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(where, targets)``: the (B, L) bool mask of positions whose output predicts a target, and those
+    targets (T,). ``shift=True`` is the causal-LM convention: the output at ``t - 1`` predicts ``labels[:, t]``.
+
+    Example:
+        >>> where, targets = target_selection(torch.tensor([[-100, 5, 6]]), shift=True)
+        >>> where.tolist(), targets.tolist()
+        ([[True, True, False]], [5, 6])
+    """
+    is_target = labels != IGNORE_INDEX  # (B, L)
+    if not shift:
+        return is_target, labels[is_target]
+    where = torch.zeros_like(is_target)
+    where[:, :-1] = is_target[:, 1:]
+    return where, labels[:, 1:][is_target[:, 1:]]
+
+
+def cross_entropy_or_zero(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of ``logits`` (T, V) against ``targets`` (T,); 0 (with a graph) when T = 0."""
+    if targets.numel() == 0:
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits.float(), targets)
 
 
 def sampled_softmax_loss(
@@ -75,3 +108,70 @@ def in_batch_log_q(targets: torch.Tensor) -> torch.Tensor:
     negatives), (T,)."""
     _, inverse, counts = torch.unique(targets, return_inverse=True, return_counts=True)
     return (counts[inverse].float() / targets.numel()).log()
+
+
+def sampled_loss(
+    hidden: torch.Tensor,
+    targets: torch.Tensor,
+    score: CandidateScorer,
+    *,
+    loss: str,
+    negative_ids: torch.Tensor | None,
+    negative_log_q: torch.Tensor | None,
+    target_log_q: torch.Tensor | None,
+    in_batch_negatives: bool,
+    logq_correction: bool,
+    gbce_t: float,
+    num_items: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sampled ``loss`` (``"sampled_softmax"``, ``"bce"`` or ``"gbce"``) over the targets (T,) from
+    their hidden states (T, H).
+
+    Args:
+        hidden: the item head's input at the target positions (T, H).
+        targets: the target ids (T,).
+        score: scores the targets and their negatives from ``hidden`` (the model's item head,
+            e.g. :func:`hf_seqmask.modeling.candidate_scores` bound to a backbone).
+        loss: which sampled loss.
+        negative_ids: the collator's negatives, a shared pool (N,) or per target (T, N); ignored with
+            ``in_batch_negatives`` (the batch's targets are the negatives).
+        negative_log_q, target_log_q: the sampler's log-probabilities of the negatives and the targets,
+            for the logQ correction of ``"sampled_softmax"`` (applied when ``logq_correction``).
+        in_batch_negatives: use the batch's other targets as negatives.
+        logq_correction: subtract the log-probabilities above from the scores (``"sampled_softmax"``).
+        gbce_t: gSASRec's calibration ``t`` (``"gbce"``).
+        num_items: the catalogue size without reserved ids (``"gbce"``'s calibration).
+
+    Returns:
+        ``(loss, logits)`` with logits (T, 1 + N): the target's score, then its negatives'.
+
+    Raises:
+        ValueError: no negatives (neither ``negative_ids`` nor ``in_batch_negatives``).
+    """
+    if targets.numel() == 0:
+        return hidden.sum() * 0.0, hidden.new_zeros(0, 1)
+    if in_batch_negatives:
+        negative_ids, negative_log_q = targets, in_batch_log_q(targets)
+        target_log_q = negative_log_q
+    elif negative_ids is None:
+        raise ValueError(f"loss={loss!r} needs negatives: set num_negatives on the collator or in_batch_negatives=True")
+    positive, negative = score(hidden, targets, negative_ids.to(hidden.device))  # (T,), (T, N)
+    shared = negative_ids.ndim == 1
+    hits = (negative_ids[None, :] if shared else negative_ids) == targets[:, None]  # (T, N)
+    if loss == "sampled_softmax":
+        correct = logq_correction and negative_log_q is not None
+        negative_q = (
+            negative_log_q.expand_as(negative) if negative_log_q is not None and correct and shared else negative_log_q
+        )
+        value = sampled_softmax_loss(
+            positive,
+            negative,
+            hits,
+            positive_log_q=target_log_q if correct else None,
+            negative_log_q=negative_q if correct else None,
+        )
+    elif loss == "bce":
+        value = bce_loss(positive, negative, hits)
+    else:
+        value = gbce_loss(positive, negative, hits, beta=gbce_beta(negative.shape[1], num_items, gbce_t))
+    return value, torch.cat([positive[:, None], negative], dim=1)  # (T, 1 + N)

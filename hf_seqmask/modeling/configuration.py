@@ -1,0 +1,221 @@
+"""The configuration of :class:`~hf_seqmask.SeqRecModel`: the backbone, the scheme, the side
+features, the loss and the masking spec, saved with the model as ``config.json``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+from transformers import AutoConfig, PretrainedConfig
+
+from .. import losses, spec
+from ..reserved import MASK_TOKEN_ID, PAD_TOKEN_ID
+from .backbones import max_positions
+
+SCHEME_NAMES = ("clm", "mlm", "plm", "rtd")
+SIDE_COMBINERS = ("sum", "concat")
+
+
+class SeqRecConfig(PretrainedConfig):
+    """Configuration of :class:`SeqRecModel`.
+
+    Args:
+        backbone_config: the HF model's config (an instance or its ``to_dict()``), e.g. a tiny
+            ``GPT2Config``; its vocabulary must cover the item ids and the pad and mask ids.
+        scheme: ``"clm"``, ``"mlm"``, ``"plm"`` or ``"rtd"``; picks the HF head (causal LM for ``clm``
+            except on XLNet, masked LM otherwise, ``XLNetLMHeadModel`` for XLNet).
+        side_features: per-item side features, name -> cardinality (an ``nn.Embedding`` of that size)
+            or 0 for a real-valued feature (a ``nn.Linear(1, width)``).
+        side_feature_combiner: ``"sum"`` (added to the item embedding) or ``"concat"`` (concatenated,
+            then projected back to the input width).
+        multi_hot_side_features: names of ``side_features`` that hold a set of values per item (a
+            movie's genres) as a bitmask (bit ``j`` set: value ``j``; cardinality <= 63). Embedded as
+            the mean of the set values' embeddings (``EmbeddingBag(mode="mean")``): the set's size
+            does not scale the vector, and an empty set (0, the collators' value at padding and hidden
+            positions) gives zeros, so hiding works as for any other feature. (One value per position
+            keeps the collators' contract; a padded list per position would not.)
+        pad_token_id, mask_token_id, special_token_ids: the reserved ids, never drawn as replacements.
+        max_seq_length: the widest batch the model takes: its collators' ``max_length`` (each row keeps
+            its ``max_seq_length`` most recent items; predict mode ``max_seq_length - 1`` plus the slot,
+            so predictions are read where training put targets); ``None``: no limit but the backbone's
+            position table. (Not ``max_length``: HF reserves that name for generation.)
+        masking: the scheme's collator options (``mlm_probability``, ``max_span_length``,
+            ``num_negatives``, ``side_feature_pad_value``, ...; see the collator of ``scheme``).
+            With the fields above this is the model's masking spec: ``model.data_collator(mode=...)``
+            builds the collator from it, it is saved with the model, and ``forward`` refuses batches
+            that do not fit it.
+        tie_generator: ``rtd`` only: the main network is its own generator (Transformers4Rec's default);
+            ``False`` trains a separate small generator built from ``generator_config``.
+        generator_config: ``rtd`` with ``tie_generator=False``: the generator's (masked LM) config.
+        generator_loss_weight, discriminator_loss_weight: ``rtd`` loss weights (ELECTRA: 1 and 50).
+        seed: seeds the model-side draws (ELECTRA's replacements), per rank.
+        loss: the training loss: ``"full"`` (cross-entropy over every item), ``"sampled_softmax"``
+            (over the target and its negatives, logQ-corrected unless ``logq_correction=False``,
+            accidental hits removed), ``"bce"`` or ``"gbce"`` (gSASRec's calibrated BCE, ``gbce_t``).
+            The sampled ones use the collator's ``negative_ids`` or, with ``in_batch_negatives=True``,
+            the batch's other targets; evaluation always ranks every item.
+        softmax_chunk_size: ``loss="full"`` without the (targets x items) logits: the cross-entropy
+            walks the catalogue this many items at a time (:mod:`hf_seqmask.chunked_softmax`; same loss
+            and gradients, memory T x chunk instead of T x V; training outputs then carry no logits).
+            Not used by ``rtd`` training, whose generator samples from the full logits. Evaluation and
+            ``recommend`` rank in chunks too, with a running top-k (:mod:`hf_seqmask.chunked_ranking`):
+            eval/predict outputs carry ``prediction_hidden`` (B, H) instead of (B, V) logits.
+        sparse_item_embeddings: with a sampled loss, the item table (input embeddings, tied to the item
+            head) gets sparse gradients: a step touches the batch's items and negatives only. Train with
+            :class:`hf_seqmask.optim.SparseDenseAdam` (``SeqRecTrainer`` picks it by itself).
+    """
+
+    model_type = "hf_seqmask"
+    sub_configs: ClassVar[dict] = {"backbone_config": AutoConfig, "generator_config": AutoConfig}
+
+    def __init__(
+        self,
+        backbone_config: PretrainedConfig | dict | None = None,
+        scheme: str = "mlm",
+        side_features: dict[str, int] | None = None,
+        side_feature_combiner: str = "sum",
+        multi_hot_side_features: list[str] | tuple[str, ...] = (),
+        pad_token_id: int = PAD_TOKEN_ID,
+        mask_token_id: int = MASK_TOKEN_ID,
+        special_token_ids: list[int] | tuple[int, ...] = (),
+        tie_generator: bool = True,
+        generator_config: PretrainedConfig | dict | None = None,
+        generator_loss_weight: float = 1.0,
+        discriminator_loss_weight: float = 50.0,
+        seed: int = 0,
+        loss: str = "full",
+        gbce_t: float = 0.75,
+        in_batch_negatives: bool = False,
+        logq_correction: bool = True,
+        max_seq_length: int | None = None,
+        masking: dict[str, Any] | None = None,
+        softmax_chunk_size: int | None = None,
+        sparse_item_embeddings: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self.backbone_config = _as_config(backbone_config)
+        self.generator_config = _as_config(generator_config)
+        _check_choice("scheme", scheme, SCHEME_NAMES)
+        _check_choice("side_feature_combiner", side_feature_combiner, SIDE_COMBINERS)
+        side_features = _checked_side_features(side_features, multi_hot_side_features)
+        _check_loss_weights(generator_loss_weight, discriminator_loss_weight)
+        _check_loss(loss, gbce_t)
+        _check_widths(max_seq_length, softmax_chunk_size)
+        _check_sparse(sparse_item_embeddings, loss=loss, scheme=scheme)
+        # The attributes in their historical order, which to_dict() keeps.
+        self.scheme = scheme
+        self.side_features = side_features
+        self.side_feature_combiner = side_feature_combiner
+        self.multi_hot_side_features = list(multi_hot_side_features)
+        self.mask_token_id = mask_token_id
+        self.special_token_ids = list(special_token_ids)
+        self.tie_generator = tie_generator
+        self.generator_loss_weight = generator_loss_weight
+        self.discriminator_loss_weight = discriminator_loss_weight
+        self.seed = seed
+        self.loss = loss
+        self.gbce_t = gbce_t
+        self.in_batch_negatives = in_batch_negatives
+        self.logq_correction = logq_correction
+        self.max_seq_length = max_seq_length
+        self.masking = dict(masking or {})
+        self.softmax_chunk_size = softmax_chunk_size
+        self.sparse_item_embeddings = sparse_item_embeddings
+        kwargs["pad_token_id"] = pad_token_id  # PreTrainedConfig takes it as a keyword
+        super().__init__(**kwargs)
+        if self.backbone_config is not None:  # HF also builds a bare config (no backbone) to diff against
+            self._check_spec()
+
+    @property
+    def max_positions(self) -> int | None:
+        """The backbone's position table size (``None``: relative positions, as XLNet's)."""
+        return max_positions(self.backbone_config)
+
+    def _check_spec(self) -> None:
+        """The pair, the width and the masking options fit together (errors name the option)."""
+        backbone = cast(PretrainedConfig, self.backbone_config)  # called only with a backbone
+        spec.check_pair(backbone.model_type, self.scheme)
+        positions = self.max_positions
+        if self.max_seq_length is not None and positions is not None and self.max_seq_length > positions:
+            raise ValueError(
+                f"Invalid max_seq_length={self.max_seq_length}: the {backbone.model_type} backbone has "
+                f"{positions} position embeddings"
+            )
+        derived = sorted(set(self.masking) & (spec.DERIVED_OPTIONS | spec.RUNTIME_OPTIONS))
+        if derived:
+            raise ValueError(
+                f"Invalid masking option {derived[0]!r}: it is set by SeqRecConfig itself or per call of "
+                "model.data_collator(...), not in masking"
+            )
+        if self.masking.get("negative_sampling") == "popularity":  # counts come per call (item_frequencies)
+            frequencies = [1] * backbone.vocab_size
+            spec.collator_from_config(self, item_frequencies=frequencies)
+        else:
+            spec.collator_from_config(self)  # the collator's own checks name the bad option and value
+
+
+def _as_config(config: PretrainedConfig | dict | None) -> PretrainedConfig | None:
+    if isinstance(config, dict):
+        config = dict(config)
+        return AutoConfig.for_model(config.pop("model_type"), **config)
+    return config
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"Invalid {name}={value!r}; must be one of {allowed}")
+
+
+def _checked_side_features(
+    side_features: dict[str, int] | None, multi_hot_side_features: list[str] | tuple[str, ...]
+) -> dict[str, int]:
+    """A copy of ``side_features`` once every cardinality and every multi-hot name is valid."""
+    side_features = dict(side_features or {})
+    for name, cardinality in side_features.items():
+        if not isinstance(cardinality, int) or isinstance(cardinality, bool) or cardinality < 0:
+            raise ValueError(f"Invalid side_features[{name!r}]={cardinality!r}; must be an int >= 0")
+    if isinstance(multi_hot_side_features, str):
+        raise TypeError(f"Invalid multi_hot_side_features={multi_hot_side_features!r}; must be a list of names")
+    for name in multi_hot_side_features:
+        if not 1 <= side_features.get(name, 0) <= 63:
+            raise ValueError(
+                f"Invalid multi_hot_side_features entry {name!r}: must name a side feature of cardinality 1..63 "
+                f"(a bitmask in int64), got side_features[{name!r}]={side_features.get(name)!r}"
+            )
+    return side_features
+
+
+def _check_loss_weights(generator_loss_weight: float, discriminator_loss_weight: float) -> None:
+    for name, weight in (
+        ("generator_loss_weight", generator_loss_weight),
+        ("discriminator_loss_weight", discriminator_loss_weight),
+    ):
+        if weight < 0:
+            raise ValueError(f"Invalid {name}={weight!r}; must be >= 0")
+
+
+def _check_loss(loss: str, gbce_t: float) -> None:
+    if loss not in losses.LOSSES:
+        raise ValueError(f"Invalid loss={loss!r}; must be one of {losses.LOSSES}")
+    if not 0.0 <= gbce_t <= 1.0:
+        raise ValueError(f"Invalid gbce_t={gbce_t!r}; must be in [0, 1]")
+
+
+def _check_sparse(sparse_item_embeddings: bool, *, loss: str, scheme: str) -> None:
+    if sparse_item_embeddings and (loss == "full" or scheme == "rtd"):
+        raise ValueError(
+            f"sparse_item_embeddings=True needs a sampled loss and a scheme other than rtd (got loss={loss!r}, "
+            f"scheme={scheme!r}): full softmax and rtd's generator use every row of the item table each step"
+        )
+
+
+def _is_int_at_least(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _check_widths(max_seq_length: int | None, softmax_chunk_size: int | None) -> None:
+    if max_seq_length is not None and not _is_int_at_least(max_seq_length, 2):
+        raise ValueError(
+            f"Invalid max_seq_length={max_seq_length!r}; must be an int >= 2 (a history item and a target)"
+        )
+    if softmax_chunk_size is not None and not _is_int_at_least(softmax_chunk_size, 1):
+        raise ValueError(f"Invalid softmax_chunk_size={softmax_chunk_size!r}; must be an int >= 1 or None")
