@@ -1,9 +1,10 @@
-"""Ragged per-example sequences -> one flat array + lengths -> a right-padded matrix.
+"""The collators' one padding path: example dicts -> :class:`PaddedBatch` (:func:`pad_examples`).
 
-The fast path is the floor of DESIGN.md: one ``np.fromiter`` over every item of the batch and one
-boolean scatter into the padded array; no per-row array or tensor is built for list inputs.
-Errors are found on a slow per-row pass that runs only after the fast path failed, so they can
-name the row, the position and the bad value.
+Ragged per-example sequences -> one flat array + lengths -> a right-padded matrix. The fast path is
+the floor of DESIGN.md: one ``np.fromiter`` over every item of the batch and one boolean scatter into
+the padded array; no per-row array or tensor is built for list inputs. Errors are found on a slow
+per-row pass that runs only after the fast path failed, so they can name the row, the position and
+the bad value.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import array
 import collections
 import numbers
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import default_collate
 
 _ROW_TYPES = "a list, tuple, 1-D numpy array or 1-D tensor"
 
@@ -210,3 +213,229 @@ def all_but_last(flat: np.ndarray, lengths: np.ndarray, pad_value: float) -> np.
     values = flat[keep]
     width = max(int(kept.max()) if kept.size else 0, 1)
     return scatter_padded(values, np.arange(width) < kept[:, None], pad_value)
+
+
+def padded_width(longest: int, *, slot: bool, pad_to_multiple_of: int | None, max_width: int | None) -> int:
+    """The width of a batch whose longest row has ``longest`` items: one more for a predict ``slot``,
+    at least 1, rounded up to ``pad_to_multiple_of`` but never beyond ``max_width`` (the rounding
+    would make a batch the model refuses; the rows themselves always fit).
+
+    Example:
+        >>> padded_width(5, slot=False, pad_to_multiple_of=8, max_width=None)
+        8
+        >>> padded_width(9, slot=False, pad_to_multiple_of=8, max_width=10)  # 16 would be too wide
+        10
+    """
+    width = max(longest + int(slot), 1)
+    if pad_to_multiple_of is not None:
+        rounded = -(-width // pad_to_multiple_of) * pad_to_multiple_of
+        width = max(width, min(rounded, max_width)) if max_width is not None else rounded
+    return width
+
+
+_INT64 = np.iinfo(np.int64)
+
+
+def fits_int64(value: float) -> bool:
+    """Whether ``value`` is an integer that int64 holds (2.0 is, 0.5 and 1e20 are not).
+
+    Example:
+        >>> fits_int64(2.0), fits_int64(0.5), fits_int64(1e20), fits_int64(-3)
+        (True, False, False, True)
+    """
+    if isinstance(value, (int, np.integer)):
+        return bool(_INT64.min <= value <= _INT64.max)
+    return float(value).is_integer() and _INT64.min <= value < 2.0**63
+
+
+def feature_values(values: np.ndarray, *, key: str, pad_value: float) -> np.ndarray:
+    """A side feature's flat values, checked against its pad value: integer values need an integer
+    pad value (0.5 would be cut to 0, 1e20 overflow); a batch with no value at all takes float32 then.
+
+    Raises:
+        ValueError: integer values and a pad value that is not an int64 integer (names both).
+    """
+    if values.dtype.kind != "i" or fits_int64(pad_value):
+        return values
+    if values.size == 0:  # no value says the feature is integer: keep the pad value as it is
+        return values.astype(np.float32)
+    raise ValueError(
+        f"Invalid side_feature_pad_value={pad_value!r} for side feature {key!r}: its values are integers, so "
+        f"the pad value must be an integer int64 holds (or give {key!r} as floats)"
+    )
+
+
+@dataclass
+class PaddedBatch:
+    """The padded inputs shared by every scheme, before masking.
+
+    ``items``: (B, L) long, original item ids right-padded with the pad id (the predict slot too).
+    ``real``: (B, L) bool, the user's items. ``lengths``: (B,) long, items per row after the history limit.
+    ``slot``: (B, L) bool, the appended prediction slot (predict mode only).
+    ``side_features``: name -> (B, L) int64 or float32, padded with the pad value.
+    ``passthrough``: the other example keys, batched by ``default_collate``.
+    ``seen``: (B, H) long or None, each row's items before its last one, the whole stored row (eval).
+    ``truncated_rows``, ``truncated_items``: what the history limit cut from this batch.
+    """
+
+    items: torch.Tensor
+    real: torch.Tensor
+    lengths: torch.Tensor
+    slot: torch.Tensor
+    side_features: dict[str, torch.Tensor]
+    passthrough: dict[str, Any]
+    seen: torch.Tensor | None = None
+    truncated_rows: int = 0
+    truncated_items: int = 0
+
+
+def pad_examples(
+    features: Sequence[Mapping[str, Any]],
+    *,
+    input_key: str,
+    side_feature_keys: Sequence[str],
+    pad_token_id: int,
+    side_feature_pad_value: float,
+    history_limit: int | None,
+    slot: bool,
+    pad_to_multiple_of: int | None,
+    max_width: int | None,
+    emit_seen: bool,
+    check_ids: Callable[[np.ndarray, np.ndarray], None],
+    output_keys: Collection[str],
+) -> PaddedBatch:
+    """Read, check, truncate and right-pad a batch of examples (the collators' whole padding step).
+
+    Each row keeps its ``history_limit`` most recent items (side features alike); ``slot`` appends a
+    position after each non-empty row's last item; the width follows :func:`padded_width`.
+    ``check_ids(flat, lengths)`` refuses bad item ids; ``emit_seen`` also returns each row's items
+    before its last one, before truncation; other example keys pass through (none may be one of
+    ``output_keys``).
+
+    Raises:
+        TypeError, ValueError: a malformed batch, naming the row, the key and the value.
+
+    Example:
+        >>> padded = pad_examples([{"input_ids": [5, 6, 7], "user": 3}, {"input_ids": [8], "user": 4}],
+        ...     input_key="input_ids", side_feature_keys=(), pad_token_id=0, side_feature_pad_value=0,
+        ...     history_limit=2, slot=False, pad_to_multiple_of=None, max_width=None, emit_seen=False,
+        ...     check_ids=lambda flat, lengths: None, output_keys=())
+        >>> padded.items.tolist(), padded.passthrough["user"].tolist(), padded.truncated_items
+        ([[6, 7], [8, 0]], [3, 4], 1)
+    """
+    if isinstance(features, Mapping) or not isinstance(features, Sequence):
+        raise TypeError(f"features must be a list of example dicts, got {type(features).__name__}")
+    if len(features) == 0:
+        raise ValueError("empty batch: features holds no example")
+    flat, lengths = flatten_id_rows(column(features, input_key), key=input_key)
+    check_ids(flat, lengths)
+    seen = torch.from_numpy(all_but_last(flat, lengths, pad_token_id)) if emit_seen else None  # before truncation
+    side_flat = {
+        key: _side_feature(features, key, lengths, input_key=input_key, pad_value=side_feature_pad_value)
+        for key in side_feature_keys
+    }
+    truncated_rows = truncated_items = 0
+    if history_limit is not None and lengths.size and lengths.max() > history_limit:
+        over = lengths > history_limit
+        truncated_rows, truncated_items = int(over.sum()), int((lengths[over] - history_limit).sum())
+        original_lengths = lengths
+        flat, lengths = keep_most_recent(flat, original_lengths, history_limit)
+        side_flat = {k: keep_most_recent(v, original_lengths, history_limit)[0] for k, v in side_flat.items()}
+
+    longest = int(lengths.max()) if lengths.size else 0
+    width = padded_width(longest, slot=slot, pad_to_multiple_of=pad_to_multiple_of, max_width=max_width)
+    # Masks in numpy (cheaper than torch for small batches), shared by every padded column.
+    positions = np.arange(width)  # (L,)
+    real = positions < lengths[:, None]  # (B, L)
+    slot_mask = (positions == lengths[:, None]) & (lengths > 0)[:, None] if slot else np.zeros_like(real)
+    items = torch.from_numpy(scatter_padded(flat, real, pad_token_id))  # (B, L)
+    side = {
+        key: torch.from_numpy(scatter_padded(values, real, side_feature_pad_value))  # (B, L)
+        for key, values in side_flat.items()
+    }
+    passthrough = collate_passthrough(features, skip={input_key, *side_feature_keys}, output_keys=output_keys)
+    return PaddedBatch(
+        items,
+        torch.from_numpy(real),
+        torch.from_numpy(lengths),
+        torch.from_numpy(slot_mask),
+        side,
+        passthrough,
+        seen,
+        truncated_rows,
+        truncated_items,
+    )
+
+
+def _side_feature(
+    features: Sequence[Mapping[str, Any]], key: str, lengths: np.ndarray, *, input_key: str, pad_value: float
+) -> np.ndarray:
+    """The flat values of side feature ``key``: one per item of each row (else the row is named)."""
+    values, value_lengths = flatten_feature_rows(column(features, key), key=key)
+    mismatch = np.flatnonzero(value_lengths != lengths)
+    if mismatch.size:
+        row = int(mismatch[0])
+        raise ValueError(
+            f"row {row}: side feature {key!r} has {int(value_lengths[row])} values but "
+            f"{input_key!r} has {int(lengths[row])} items"
+        )
+    return feature_values(values, key=key, pad_value=pad_value)
+
+
+def column(features: Sequence[Mapping[str, Any]], key: str) -> list:
+    """``[example[key] for example in features]``; a row that is not a dict or lacks ``key`` is named.
+
+    Example:
+        >>> column([{"a": 1}, {"b": 2}], "a")
+        Traceback (most recent call last):
+        ...
+        ValueError: row 1 has no key 'a'; its keys are ['b']
+    """
+    try:
+        return [example[key] for example in features]
+    except (TypeError, IndexError):  # a row that is not a dict; found on this slow path only
+        for index, example in enumerate(features):
+            if not isinstance(example, Mapping):
+                raise TypeError(f"row {index}: expected an example dict, got {type(example).__name__}") from None
+        raise
+    except KeyError:
+        row = next(i for i, example in enumerate(features) if key not in example)
+        raise ValueError(f"row {row} has no key {key!r}; its keys are {sorted(map(str, features[row]))}") from None
+
+
+def collate_passthrough(
+    features: Sequence[Mapping[str, Any]], *, skip: Collection[str], output_keys: Collection[str]
+) -> dict[str, Any]:
+    """The example keys outside ``skip`` (user ids, ...), each batched by ``default_collate``.
+
+    Raises:
+        ValueError: rows with other keys than row 0, or a key among ``output_keys``.
+        TypeError: a key that ``default_collate`` cannot batch.
+    """
+    keys = features[0].keys()
+    # Same number of keys in every row (one C-level len per row); a row that swaps a key of row 0 for
+    # another is caught below, where every row-0 key is read from every row.
+    if len(set(map(len, features))) != 1:
+        row = next(i for i, example in enumerate(features) if example.keys() != keys)
+        extra, missing = sorted(map(str, features[row].keys() - keys)), sorted(map(str, keys - features[row].keys()))
+        raise ValueError(
+            f"row {row} has other keys than row 0 (extra {extra}, missing {missing}); every example of a batch "
+            "must have the same keys"
+        )
+    passthrough = {}
+    for key in keys:
+        if key in skip:
+            continue
+        if key in output_keys:
+            raise ValueError(
+                f"example key {key!r} collides with an output key of the collator; drop or rename that column"
+            )
+        values = column(features, key)  # a missing key is named as such, not as unbatchable
+        try:
+            passthrough[key] = default_collate(values)
+        except (RuntimeError, TypeError, ValueError) as error:
+            raise TypeError(
+                f"per-row field {key!r} could not be batched ({error}); list it in side_feature_keys if it is "
+                f"per-item, or remove it"
+            ) from None
+    return passthrough

@@ -10,10 +10,13 @@ refuses a batch that does not fit (:func:`check_batch`), naming both sides.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 
+from ._negatives import FLAT_NAMES, NegativeSampling
+from ._padding import fits_int64
 from .collators import SCHEMES, SequenceCollator
 from .reserved import IGNORE_INDEX
 
@@ -94,9 +97,70 @@ def collator_options(config: Any, mode: str = "train", **overrides: Any) -> dict
         options.update(causal_perm_mask=True, perm_format="compact")
     if config.scheme == "plm":
         options["perm_format"] = "compact"  # expanded on the model's device: 1/L of the dense bytes
-    options.update(config.masking)
+    overrides = dict(overrides)
+    frequencies = overrides.pop("item_frequencies", None)  # part of the negatives, if the model draws any
+    options.update({k: v for k, v in config.masking.items() if k != NEGATIVES_KEY and k not in FLAT_NAMES})
+    negatives = masking_negatives(config.masking, item_frequencies=frequencies)
+    if negatives is not None:
+        options["negatives"] = negatives
     options.update(overrides)
     return options
+
+
+NEGATIVES_KEY = "negatives"
+
+
+def masking_negatives(masking: Mapping[str, Any], item_frequencies: Any = None) -> NegativeSampling | None:
+    """The :class:`NegativeSampling` of a config's ``masking``: its ``"negatives"`` dict, or the flat
+    keys that configs saved before it hold (``num_negatives``, ``negative_sampling``, ...); the run's
+    ``item_frequencies`` join it. None: the model draws no negatives.
+
+    Example:
+        >>> masking_negatives({"num_negatives": 8})  # a config saved before NegativeSampling
+        NegativeSampling(num_negatives=8, distribution='uniform', shared=True, exclude_history=False)
+        >>> masking_negatives({"negatives": {"num_negatives": 8, "shared": False}})
+        NegativeSampling(num_negatives=8, distribution='uniform', shared=False, exclude_history=False)
+    """
+    flat = {name: masking[name] for name in FLAT_NAMES if name in masking}
+    nested = masking.get(NEGATIVES_KEY)
+    if nested is None and not flat:
+        return None
+    if nested is not None and flat:
+        raise ValueError(
+            f"masking holds both {NEGATIVES_KEY!r} and the flat negatives keys {sorted(flat)}; keep "
+            f"{NEGATIVES_KEY!r} only"
+        )
+    if item_frequencies is not None:
+        flat["item_frequencies"] = item_frequencies
+    if nested is None:
+        return NegativeSampling.from_flat(flat)
+    fields = sorted(NegativeSampling().to_dict())
+    if not isinstance(nested, Mapping):
+        example = nested.to_dict() if isinstance(nested, NegativeSampling) else {"num_negatives": 8}
+        raise TypeError(
+            f"Invalid masking[{NEGATIVES_KEY!r}]={nested!r}; must be a dict of NegativeSampling's fields {fields} "
+            f"(config.json holds plain values), e.g. {example}"
+        )
+    unknown = sorted(set(nested) - set(fields))
+    if unknown:
+        raise ValueError(
+            f"Invalid masking[{NEGATIVES_KEY!r}] key {unknown[0]!r}; must be one of {fields} (item_frequencies "
+            "come per run: model.data_collator(mode, item_frequencies=...))"
+        )
+    return NegativeSampling(**nested, item_frequencies=item_frequencies)
+
+
+def needs_item_frequencies(masking: Mapping[str, Any]) -> bool:
+    """Whether a config's ``masking`` draws negatives by popularity (then every collator built from it
+    needs the run's ``item_frequencies``), in either form.
+
+    Example:
+        >>> needs_item_frequencies({"negative_sampling": "popularity"}), needs_item_frequencies({})
+        (True, False)
+    """
+    nested = masking.get(NEGATIVES_KEY)
+    distribution = nested.get("distribution") if isinstance(nested, Mapping) else masking.get("negative_sampling")
+    return distribution == "popularity"
 
 
 def collator_from_config(config: Any, mode: str = "train", **overrides: Any) -> SequenceCollator:
@@ -115,7 +179,21 @@ def collator_from_config(config: Any, mode: str = "train", **overrides: Any) -> 
         >>> type(collator).__name__, collator.mode, collator.max_length, collator.mlm_probability
         ('MaskedCollator', 'eval', 8, 0.3)
     """
-    return SCHEMES[config.scheme](**collator_options(config, mode, **overrides))
+    collator = SCHEMES[config.scheme](**collator_options(config, mode, **overrides))
+    _check_side_pad_value(config, collator.side_feature_pad_value)
+    return collator
+
+
+def _check_side_pad_value(config: Any, value: float) -> None:
+    """A side feature the model embeds by id (cardinality > 0) is integer: its pad value must be too."""
+    if fits_int64(value):
+        return
+    for name, cardinality in config.side_features.items():
+        if cardinality > 0:
+            raise ValueError(
+                f"Invalid side_feature_pad_value={value!r} for side feature {name!r}: the model embeds its values "
+                f"as ids (cardinality {cardinality}), so the pad value must be an integer"
+            )
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -174,33 +252,48 @@ def check_batch(
     if scheme == "plm" and not has_permutation:
         _refuse(config, "a permutation model given no permutation (no perm_mask/perm_order): a clm/mlm batch?")
 
-    training = labels is not None and prediction_positions is None
-    if training:
-        targets: torch.Tensor = cast(torch.Tensor, labels) != IGNORE_INDEX  # training: labels exist
-        if scheme == "clm" and mask_positions.any():
-            _refuse(config, "a causal model given hidden positions in training: this is a masked (mlm/plm/rtd) batch")
-        hides_every_target = scheme == "plm" or (
-            scheme in ("mlm", "rtd") and config.masking.get("mask_replace_prob", 1.0) >= 1.0
+    if labels is not None and prediction_positions is None:  # training
+        _check_training_targets(config, labels != IGNORE_INDEX, mask_positions, perm_order)
+    elif prediction_positions is not None:
+        _check_prediction_reads(config, prediction_positions, mask_positions, has_permutation, perm_order)
+
+
+def _check_training_targets(
+    config: Any, targets: torch.Tensor, mask_positions: torch.Tensor, perm_order: torch.Tensor | None
+) -> None:
+    """A training batch's targets (B, L) bool are hidden where the scheme hides them; clm's order is causal."""
+    scheme = config.scheme
+    if scheme == "clm" and mask_positions.any():
+        _refuse(config, "a causal model given hidden positions in training: this is a masked (mlm/plm/rtd) batch")
+    hides_every_target = scheme == "plm" or (
+        scheme in ("mlm", "rtd") and config.masking.get("mask_replace_prob", 1.0) >= 1.0
+    )
+    if hides_every_target and (targets & ~mask_positions).any():
+        visible = int((targets & ~mask_positions).sum())
+        _refuse(
+            config,
+            f"{visible} of {int(targets.sum())} targets are visible in the input, and a "
+            f"{'permutation' if scheme == 'plm' else 'bidirectional'} model would learn to copy them "
+            f"(a clm batch?)",
         )
-        if hides_every_target and (targets & ~mask_positions).any():
-            visible = int((targets & ~mask_positions).sum())
-            _refuse(
-                config,
-                f"{visible} of {int(targets.sum())} targets are visible in the input, and a "
-                f"{'permutation' if scheme == 'plm' else 'bidirectional'} model would learn to copy them "
-                f"(a clm batch?)",
-            )
-        if perm_order is not None and scheme == "clm":
-            positions = torch.arange(width, device=perm_order.device)
-            if ((perm_order >= 0) & (perm_order != positions)).any():
-                _refuse(config, "its perm_order is not the left-to-right order of causal training (a plm batch?)")
-        return
-    if prediction_positions is None:
-        return
+    if perm_order is not None and scheme == "clm":
+        positions = torch.arange(perm_order.shape[1], device=perm_order.device)  # (L,)
+        if ((perm_order >= 0) & (perm_order != positions)).any():
+            _refuse(config, "its perm_order is not the left-to-right order of causal training (a plm batch?)")
+
+
+def _check_prediction_reads(
+    config: Any,
+    prediction_positions: torch.Tensor,
+    mask_positions: torch.Tensor,
+    has_permutation: bool,
+    perm_order: torch.Tensor | None,
+) -> None:
+    """An eval/predict batch reads each row's prediction where the model makes it."""
     rows = torch.nonzero(prediction_positions >= 0).flatten()
     read = prediction_positions[rows]
     hidden_at_read = mask_positions[rows, read]
-    if scheme == "clm" and not has_permutation:  # a shifting causal LM (GPT-2, or XLNet with attn_type="uni")
+    if config.scheme == "clm" and not has_permutation:  # a shifting causal LM (GPT-2, or XLNet with attn_type="uni")
         if hidden_at_read.any():
             _refuse(config, "a causal LM reads its prediction at the last visible item, but this batch reads it at a "
                     "hidden position (an mlm/plm/rtd batch?)")  # fmt: skip

@@ -53,8 +53,11 @@ def _check_common(rows, options, batch, slot):
     lengths = torch.tensor([len(r) for r in items])
     width = batch["input_ids"].shape[1]
     assert width >= max(1, int(lengths.max()) + slot)
+    if max_length is not None:
+        assert width <= max_length, "never wider than the model takes"
     if options.get("pad_to_multiple_of"):
-        assert width % options["pad_to_multiple_of"] == 0
+        # A multiple of it, unless the next multiple would pass max_length: then capped there (issue 26).
+        assert width % options["pad_to_multiple_of"] == 0 or width == max_length
     real = torch.arange(width)[None, :] < lengths[:, None]
     slot_mask = (torch.arange(width)[None, :] == lengths[:, None]) & (lengths > 0)[:, None] & bool(slot)
     assert torch.equal(batch["attention_mask"], (real | slot_mask).long())

@@ -1,5 +1,7 @@
-"""The four masking collators, one module each; shared options live in :class:`SequenceCollator`."""
+"""The four masking collators, one module each; shared options live in :class:`SequenceCollator`,
+the negatives options in :class:`NegativeSampling`."""
 
+from .._negatives import NegativeSampling
 from ._base import SequenceCollator
 from .causal import CausalCollator
 from .masked import MaskedCollator
@@ -18,6 +20,7 @@ __all__ = [
     "SCHEMES",
     "CausalCollator",
     "MaskedCollator",
+    "NegativeSampling",
     "PermutationCollator",
     "ReplacementCollator",
     "SequenceCollator",

@@ -8,7 +8,9 @@ from typing import Any
 import torch
 
 from .. import _masking
-from ._base import Masking, PaddedBatch, SequenceCollator, check_perm_format
+from .._checks import check_bool
+from ._base import Masking, PaddedBatch, SequenceCollator
+from ._xlnet import check_perm_format, perm_outputs
 
 
 @dataclass(kw_only=True)
@@ -53,8 +55,7 @@ class CausalCollator(SequenceCollator):
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("train_on_last_item_only", "causal_perm_mask"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"Invalid {name}={getattr(self, name)!r}; must be a bool")
+            check_bool(name, getattr(self, name))
         check_perm_format(self.perm_format)
 
     def _draws(self) -> bool:
@@ -80,4 +81,5 @@ class CausalCollator(SequenceCollator):
 
     def _extra_outputs(self, padded: PaddedBatch, masking: Masking, batch: dict[str, Any]) -> None:
         if self.causal_perm_mask:
-            self._perm_outputs(_masking.causal_order(padded.real | padded.slot), batch, self.perm_format)
+            order = _masking.causal_order(padded.real | padded.slot)  # (B, L)
+            batch.update(perm_outputs(order, batch["attention_mask"], self.perm_format))

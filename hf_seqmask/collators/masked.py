@@ -8,7 +8,8 @@ from typing import cast
 import torch
 
 from .. import _masking
-from ._base import Masking, PaddedBatch, SequenceCollator, _check_probability
+from .._checks import check_probability
+from ._base import Masking, PaddedBatch, SequenceCollator
 
 
 @dataclass(kw_only=True)
@@ -54,7 +55,7 @@ class MaskedCollator(SequenceCollator):
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("mlm_probability", "mask_replace_prob", "random_replace_prob", "mask_last_item_prob"):
-            _check_probability(name, getattr(self, name))
+            check_probability(name, getattr(self, name))
         if self.mask_replace_prob + self.random_replace_prob > 1.0 + 1e-12:
             raise ValueError(
                 f"mask_replace_prob + random_replace_prob must be <= 1; got {self.mask_replace_prob} + "

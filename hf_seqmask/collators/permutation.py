@@ -8,7 +8,9 @@ from typing import Any, cast
 import torch
 
 from .. import _masking
-from ._base import Masking, PaddedBatch, SequenceCollator, _check_int, _check_probability, check_perm_format
+from .._checks import check_bool, check_int, check_probability
+from ._base import Masking, PaddedBatch, SequenceCollator
+from ._xlnet import check_perm_format, perm_outputs
 
 
 @dataclass(kw_only=True)
@@ -58,15 +60,14 @@ class PermutationCollator(SequenceCollator):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_probability("plm_probability", self.plm_probability, low_open=True)
-        _check_int("max_span_length", self.max_span_length, minimum=1)
+        check_probability("plm_probability", self.plm_probability, low_open=True)
+        check_int("max_span_length", self.max_span_length, minimum=1)
         if self.max_span_length / self.plm_probability > 2**31:
             raise ValueError(
                 f"Invalid plm_probability={self.plm_probability!r}: with max_span_length={self.max_span_length} a "
                 f"span's context would be {self.max_span_length / self.plm_probability:.3g} items long (over 2**31)"
             )
-        if not isinstance(self.permute_all, bool):
-            raise TypeError(f"Invalid permute_all={self.permute_all!r}; must be a bool")
+        check_bool("permute_all", self.permute_all)
         check_perm_format(self.perm_format)
 
     def _mask(self, padded: PaddedBatch, generator: torch.Generator | None) -> Masking:
@@ -95,4 +96,5 @@ class PermutationCollator(SequenceCollator):
         return masking
 
     def _extra_outputs(self, padded: PaddedBatch, masking: Masking, batch: dict[str, Any]) -> None:
-        self._perm_outputs(cast(torch.Tensor, masking.perm_order), batch, self.perm_format)  # always set here
+        order = cast(torch.Tensor, masking.perm_order)  # (B, L) always set here
+        batch.update(perm_outputs(order, batch["attention_mask"], self.perm_format))

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from .._checks import check_bool
 from ..reserved import IGNORE_INDEX
 from ._base import Masking, PaddedBatch
 from .masked import MaskedCollator
@@ -42,8 +43,7 @@ class ReplacementCollator(MaskedCollator):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not isinstance(self.sample_from_batch, bool):
-            raise TypeError(f"Invalid sample_from_batch={self.sample_from_batch!r}; must be a bool")
+        check_bool("sample_from_batch", self.sample_from_batch)
 
     def _extra_outputs(self, padded: PaddedBatch, masking: Masking, batch: dict[str, Any]) -> None:
         if self.side_feature_keys and self.mode == "train":
