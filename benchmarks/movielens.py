@@ -198,7 +198,9 @@ def reevaluate(out: Path) -> None:
     """Recomputes the test rows of a finished run from its saved model with the current evaluation code
     (the training is not repeated); the summary records that it was re-evaluated."""
     from hf_seqmask import SeqRecModel
-    from hf_seqmask.cli import Job, evaluate_test, load_data
+    from hf_seqmask.data import load_data
+    from hf_seqmask.evaluation import evaluate_test
+    from hf_seqmask.job import Job
 
     summary = json.loads((out / "metrics.json").read_text())
     # Defaults first: a run from an older main job lacks the flags added since.

@@ -33,7 +33,8 @@ DATASET = "ml1m-ours"
 def export(output: Path, dataset: str = "ml-1m") -> Path:
     """Write ``<output>/<DATASET>/<DATASET>.inter`` from our preprocessing; returns the folder."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from hf_seqmask.cli import load_data, parse_args
+    from hf_seqmask.data import load_data
+    from hf_seqmask.job import parse_args
 
     splits = load_data(parse_args(["--dataset", dataset, "--quiet"]))[0]
     folder = output / DATASET

@@ -21,7 +21,9 @@ import math
 from pathlib import Path
 
 from hf_seqmask import SeqRecModel
-from hf_seqmask.cli import Job, evaluate_test, load_data
+from hf_seqmask.data import load_data
+from hf_seqmask.evaluation import evaluate_test
+from hf_seqmask.job import Job
 from hf_seqmask.metrics import evaluate_ranking
 
 

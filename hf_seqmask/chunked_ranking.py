@@ -3,7 +3,7 @@
 Evaluation and serving score ``query @ weight.T + bias`` for every item; at 10M items and 256 rows
 that is 10 GB of scores. Here the catalogue is walked in chunks of ``chunk_size`` items, keeping a
 running top-k and counting, per row, the candidates that score at least as high as the target. The
-results follow the rules of :mod:`hf_seqmask.metrics` exactly (ties by id, -1 padding, pessimistic
+results follow the rules of :mod:`hf_seqmask.ranking` exactly (ties by id, -1 padding, pessimistic
 ranks, excluded targets are misses, NaN raises): they equal ``top_k_scored`` and ``target_ranks`` on
 the same scores. The catalogue is walked twice when ranks are asked for: first for the top-k and the
 target's own score (read from its chunk, so it is the very number the second walk compares with),
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .metrics import MISS, top_k_scored
+from .ranking import MISS, check_no_nan, top_k_scored
 
 
 @dataclass
@@ -113,11 +113,7 @@ def _chunks(query, weight, bias, chunk_size, excluded_items, history):
         scores = query @ weight[start:end].to(query.dtype).T  # (B, C)
         if bias is not None:
             scores = scores + bias[start:end].to(query.dtype)
-        if torch.isnan(scores).any():
-            row, item = (int(i) for i in torch.isnan(scores).nonzero()[0])
-            raise ValueError(
-                f"row {row}: the score of item {start + item} is NaN; a model that outputs NaN cannot be ranked"
-            )
+        check_no_nan(scores, first_id=start)
         excluded = excluded_items[start:end].expand(batch_size, -1)  # (B, C)
         seen = torch.zeros(batch_size, end - start + 1, dtype=torch.bool, device=query.device)  # spare column
         if history is not None:

@@ -1,13 +1,15 @@
 """Next-item metrics against ALL items: Recall@k (= HR@k), NDCG@k, MRR@k.
 
-Ranking rules, the same everywhere: reserved ids (and, optionally, the items already in the row's
-history) never rank; a NaN score raises; recommendation lists break ties by increasing id and pad a
-row with -1 when fewer than k items may rank (``top_k_scored``, ``top_k_items``); reported metrics
-take the target's **pessimistic** rank (every tied candidate ahead of it, ``target_ranks``), so a
-model that scores items alike gets no credit for it. A target that is excluded (seen earlier in the
-history, with the history excluded) is a miss. ``preprocess_logits_for_metrics`` and
-``compute_metrics`` plug the same into the HF Trainer (memory B x k, never B x L x V);
-``evaluate_ranking`` runs a model over a dataset with or without the history excluded.
+The ranking rules are those of :mod:`hf_seqmask.ranking` (re-exported here): reserved ids (and,
+optionally, the items already in the row's history) never rank; a NaN score raises; recommendation
+lists break ties by increasing id; **reported metrics take the target's pessimistic rank** (every
+tied candidate ahead of it), so a model that scores items alike gets no credit for it; a target that
+is excluded (seen earlier in the history, with the history excluded) is a miss.
+:func:`metrics_from_scores` applies that rule to a (B, V) score matrix; ``evaluate_ranking`` runs a
+model over a dataset with or without the history excluded; ``preprocess_logits_for_metrics`` and
+``compute_metrics`` plug the same into the HF Trainer (memory B x k, never B x L x V).
+:func:`ranking_metrics` scores recommendation *lists* as served (ties in id order): it is not the
+evaluation rule.
 """
 
 from __future__ import annotations
@@ -20,126 +22,26 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
+from .chunked_ranking import chunked_ranking
+from .ranking import MISS, exclusion_mask, target_ranks, top_k_items, top_k_scored
 from .reserved import IGNORE_INDEX, MASK_TOKEN_ID, PAD_TOKEN_ID
 
-
-def exclusion_mask(
-    batch_size: int,
-    num_items: int,
-    *,
-    exclude_ids: Sequence[int] | torch.Tensor = (),
-    history: torch.Tensor | None = None,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
-    """(B, V) bool: the ids that may not rank -- ``exclude_ids`` (pad, mask, ...) in every row, plus
-    each row's ``history`` (B, L) item ids (pad entries are harmless: pad is excluded anyway; negative
-    entries are padding and ignored)."""
-    # One spare column takes the negative entries: the Trainer pads seen_ids across ranks with -100.
-    excluded = torch.zeros(batch_size, num_items + 1, dtype=torch.bool, device=device)
-    if len(exclude_ids):
-        excluded[:, torch.as_tensor(exclude_ids, dtype=torch.long, device=device)] = True
-    if history is not None:
-        history = history.to(device=excluded.device, dtype=torch.long)
-        excluded.scatter_(1, history.masked_fill(history < 0, num_items), True)
-    return excluded[:, :num_items]
-
-
-def _check_no_nan(scores: torch.Tensor) -> None:
-    nan = torch.isnan(scores)
-    if nan.any():
-        row, item = (int(i) for i in nan.nonzero()[0])
-        raise ValueError(f"row {row}: the score of item {item} is NaN; a model that outputs NaN cannot be ranked")
-
-
-def top_k_scored(
-    scores: torch.Tensor, k: int, *, excluded: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(ids, values)``, both (B, k): the ``k`` best items of each row of ``scores`` (B, V), best first.
-
-    Rules (deterministic, stated once): equal scores rank by increasing id; ``excluded`` (B, V) ids and
-    ids scored ``-inf`` never rank; a row with fewer than ``k`` candidates is padded with id -1 (value
-    ``-inf``), never with an excluded id; a NaN score raises (naming the row and the item).
-
-    Example:
-        >>> ids, values = top_k_scored(torch.tensor([[1.0, 3.0, 3.0, float("-inf")]]), 4)
-        >>> ids.tolist(), values.tolist()
-        ([[1, 2, 0, -1]], [[3.0, 3.0, 1.0, -inf]])
-    """
-    scores = scores.detach().float()
-    _check_no_nan(scores)
-    if excluded is not None:
-        scores = scores.masked_fill(excluded.to(scores.device), float("-inf"))
-    batch_size, num_items = scores.shape
-    k_eff = min(k, num_items)
-    kth = scores.topk(k_eff, dim=1).values[:, -1:]  # (B, 1): the k-th best score (value, not id, is unique)
-    above = scores > kth  # (B, V)
-    tied = scores == kth  # (B, V)
-    # Among the items tied with the k-th score, the lowest ids fill the remaining places.
-    places = k_eff - above.sum(dim=1, keepdim=True)  # (B, 1)
-    chosen = above | (tied & (tied.cumsum(dim=1) <= places))  # (B, V), exactly k_eff per row
-    ids = chosen.nonzero()[:, 1].view(batch_size, k_eff)  # (B, k) in increasing id order
-    values = scores.gather(1, ids)  # (B, k)
-    order = values.sort(dim=1, descending=True, stable=True).indices  # stable: ties keep id order
-    ids, values = ids.gather(1, order), values.gather(1, order)
-    ids = ids.masked_fill(values == float("-inf"), -1)
-    if k_eff < k:  # a catalogue smaller than k
-        ids = torch.cat([ids, ids.new_full((batch_size, k - k_eff), -1)], dim=1)
-        values = torch.cat([values, values.new_full((batch_size, k - k_eff), float("-inf"))], dim=1)
-    return ids, values
-
-
-def top_k_items(
-    scores: torch.Tensor,
-    k: int,
-    *,
-    exclude_ids: Sequence[int] | torch.Tensor = (),
-    history: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """The ``k`` best item ids per row of ``scores`` (B, V), best first: (B, k) int64, under the rules
-    of :func:`top_k_scored` (ties by id, -1 where fewer than ``k`` items may rank, NaN raises).
-
-    ``exclude_ids`` (pad, mask, ...) never rank; with ``history`` (B, L) item ids (pad entries are
-    harmless: pad is excluded anyway), the row's own items do not rank either.
-
-    Example:
-        >>> top_k_items(torch.tensor([[0.0, 5.0, 1.0, 3.0, 2.0]]), 2, exclude_ids=[0, 1]).tolist()
-        [[3, 4]]
-        >>> top_k_items(torch.tensor([[0.0, 5.0, 1.0, 3.0, 2.0]]), 2, exclude_ids=[0, 1],
-        ...             history=torch.tensor([[3, 0]])).tolist()
-        [[4, 2]]
-        >>> top_k_items(torch.tensor([[0.0, 5.0, 1.0]]), 3, exclude_ids=[0, 1]).tolist()  # one candidate left
-        [[2, -1, -1]]
-    """
-    excluded = exclusion_mask(*scores.shape, exclude_ids=exclude_ids, history=history, device=scores.device)
-    return top_k_scored(scores, k, excluded=excluded)[0]
-
-
-MISS = np.iinfo(np.int64).max
-"""The rank of a target that cannot be recommended (excluded, e.g. seen earlier in the history)."""
-
-
-def target_ranks(scores: torch.Tensor, targets: torch.Tensor, *, excluded: torch.Tensor | None = None) -> torch.Tensor:
-    """The 0-based rank of each row's target (B,) among the items that may rank, **pessimistic on
-    ties**: every other candidate scoring at least as high as the target ranks before it (a model
-    that scores everything alike gets no credit). Rows without a target (-1) get -1; a target that is
-    excluded (seen earlier in the history, when the history is excluded) gets :data:`MISS`; NaN raises.
-
-    Example:
-        >>> target_ranks(torch.tensor([[0.0, 2.0, 2.0, 1.0], [5.0, 5.0, 5.0, 5.0]]), torch.tensor([2, 3])).tolist()
-        [1, 3]
-    """
-    scores = scores.detach().float()
-    _check_no_nan(scores)
-    targets = targets.to(scores.device).long()
-    has_target = targets >= 0  # (B,)
-    safe = targets.clamp_min(0)[:, None]  # (B, 1)
-    candidates = torch.ones_like(scores, dtype=torch.bool) if excluded is None else ~excluded.to(scores.device)
-    target_score = scores.gather(1, safe)  # (B, 1)
-    is_target = torch.zeros_like(candidates).scatter_(1, safe, True)  # (B, V)
-    ahead = ((scores >= target_score) & candidates & ~is_target).sum(dim=1)  # (B,)
-    allowed = candidates.gather(1, safe)[:, 0] & (target_score[:, 0] > float("-inf"))  # (B,)
-    ranks = torch.where(allowed, ahead, torch.full_like(ahead, MISS))
-    return torch.where(has_target, ranks, torch.full_like(ranks, -1))
+__all__ = [  # the ranking building blocks stay importable from here
+    "MISS",
+    "WITH_HISTORY",
+    "evaluate_ranking",
+    "exclusion_mask",
+    "make_compute_metrics",
+    "make_preprocess_logits_for_metrics",
+    "metrics_from_ranks",
+    "metrics_from_scores",
+    "popularity_scorer",
+    "ranking_metrics",
+    "target_of_each_row",
+    "target_ranks",
+    "top_k_items",
+    "top_k_scored",
+]
 
 
 def metrics_from_ranks(ranks: np.ndarray | torch.Tensor, ks: Sequence[int] = (10,)) -> dict[str, float]:
@@ -163,6 +65,31 @@ def metrics_from_ranks(ranks: np.ndarray | torch.Tensor, ks: Sequence[int] = (10
     return out
 
 
+def metrics_from_scores(
+    scores: torch.Tensor,
+    targets: torch.Tensor | np.ndarray,
+    ks: Sequence[int] = (10,),
+    *,
+    exclude_ids: Sequence[int] | torch.Tensor = (),
+    history: torch.Tensor | None = None,
+) -> dict[str, float]:
+    """Recall@k, NDCG@k and MRR@k of ``scores`` (B, V) for ``targets`` (B,) (-1: no target) under the
+    evaluation rule: the target's pessimistic rank (:func:`target_ranks`; a tie is never credited),
+    ``exclude_ids`` never ranking and, with ``history`` (B, L), the row's own items neither (a target
+    among them is a miss). The same numbers as :func:`evaluate_ranking` and ``trainer.evaluate()``.
+
+    Example:
+        >>> scores = torch.zeros(48, 50)  # a model that scores every item the same
+        >>> metrics_from_scores(scores, torch.arange(2, 50), exclude_ids=[0, 1])["recall@10"]
+        0.0
+        >>> metrics_from_scores(torch.tensor([[0.0, 0.0, 3.0, 1.0]]), torch.tensor([3]), ks=(1,),
+        ...                     exclude_ids=[0, 1], history=torch.tensor([[2]]))["recall@1"]
+        1.0
+    """
+    excluded = exclusion_mask(*scores.shape, exclude_ids=exclude_ids, history=history, device=scores.device)
+    return metrics_from_ranks(target_ranks(scores, torch.as_tensor(targets), excluded=excluded), ks)
+
+
 def target_of_each_row(labels: torch.Tensor | np.ndarray) -> np.ndarray:
     """The last non-ignored label of each row (N,); -1 for a row without one."""
     labels = np.asarray(labels)
@@ -172,9 +99,14 @@ def target_of_each_row(labels: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def ranking_metrics(top_items: np.ndarray, targets: np.ndarray, ks: Sequence[int] = (10,)) -> dict[str, float]:
-    """Recall@k, NDCG@k and MRR@k of the ``targets`` (N,) in ``top_items`` (N, K), K >= max(ks): the
-    metrics of recommendation lists as served (ties in id order). The reported metrics use
-    :func:`target_ranks` instead (pessimistic on ties).
+    """Recall@k, NDCG@k and MRR@k of recommendation **lists** as served: the place of each target
+    (N,) in ``top_items`` (N, K), K >= max(ks), e.g. from :func:`top_k_items`.
+
+    Such lists break ties by increasing id, so here a target tied with other items is credited by
+    its place in id order: a model that scores every item the same gets a Recall@10 of 10/48 over
+    48 candidates. This is NOT the evaluation rule; :func:`metrics_from_scores`,
+    :func:`evaluate_ranking` and the Trainer hooks take the pessimistic rank (:func:`target_ranks`)
+    and give that model 0. The two agree when no score ties with a target's.
 
     Rows whose target is -1 (no target) are left out and counted in ``rows_without_target``.
 
@@ -236,8 +168,6 @@ def make_preprocess_logits_for_metrics(
 def _preprocess_in_chunks(
     model: Any, query: torch.Tensor, labels: torch.Tensor, seen: torch.Tensor | None, k: int, exclude_ids: Sequence[int]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    from .chunked_ranking import chunked_ranking  # it imports this module
-
     weight, bias = model.item_head()
     excluded_items = torch.zeros(weight.shape[0], dtype=torch.bool, device=query.device)
     if len(exclude_ids):

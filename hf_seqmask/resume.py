@@ -19,6 +19,17 @@ from transformers import TrainerCallback
 from .collators import SequenceCollator
 
 
+def updates_per_epoch(batches: int, gradient_accumulation_steps: int) -> int:
+    """Optimizer updates in an epoch of ``batches`` batches (per process): the Trainer's own arithmetic
+    (a last, shorter accumulation still makes an update; at least one update).
+
+    Example:
+        >>> updates_per_epoch(30, 1), updates_per_epoch(30, 4), updates_per_epoch(2, 4)
+        (30, 8, 1)
+    """
+    return max(-(-batches // gradient_accumulation_steps), 1)
+
+
 class CollatorEpochCallback(TrainerCallback):
     """Calls ``collator.set_epoch(epoch, skipped_batches)`` at the start of every training epoch.
 
@@ -41,10 +52,9 @@ class CollatorEpochCallback(TrainerCallback):
         except TypeError:  # an iterable dataset of unknown length: nothing is skipped by index
             self.collator.set_epoch(int(state.epoch or 0))
             return control
-        # The Trainer's own arithmetic (_init_training_state): optimizer updates per epoch, the epoch
-        # being started, and the batches of it that a resumed run skips.
-        updates_per_epoch = max(batches // accumulation + int(batches % accumulation > 0), 1)
-        epoch = state.global_step // updates_per_epoch
-        skipped = 0 if args.ignore_data_skip else (state.global_step % updates_per_epoch) * accumulation
+        # The epoch being started and the batches of it that a resumed run skips, as the Trainer counts them.
+        updates = updates_per_epoch(batches, accumulation)
+        epoch = state.global_step // updates
+        skipped = 0 if args.ignore_data_skip else (state.global_step % updates) * accumulation
         self.collator.set_epoch(epoch, skipped)
         return control

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from hf_seqmask import SeqRecModel
-from hf_seqmask.cli import load_data, parse_args
+from hf_seqmask.data import load_data
+from hf_seqmask.job import parse_args
 from hf_seqmask.metrics import evaluate_ranking
 
 from .test_data import needs_index

@@ -7,7 +7,9 @@ import pytest
 from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments
 
 from hf_seqmask import SeqRecModel, SeqRecTrainer
-from hf_seqmask.cli import load_data, main, parse_args
+from hf_seqmask.cli import main
+from hf_seqmask.data import load_data
+from hf_seqmask.job import parse_args
 from hf_seqmask.metrics import evaluate_ranking
 
 from ._tiny import collator, sessions, tiny_model

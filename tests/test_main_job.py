@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from hf_seqmask import SeqRecModel
-from hf_seqmask.cli import main, parse_args
+from hf_seqmask.cli import main
 from hf_seqmask.data import ItemVocabulary
+from hf_seqmask.job import parse_args
 
 from .test_data import needs_index
 
@@ -155,7 +156,7 @@ def test_main_job_aliases_and_help(capsys):
 
 
 def test_rtd_flags_reach_the_model_config():
-    from hf_seqmask.cli import model_config
+    from hf_seqmask.job import model_config
 
     args = parse_args(
         ["--scheme", "rtd", "--model", "xlnet", "--discriminator-loss-weight", "5", "--generator-loss-weight", "2",

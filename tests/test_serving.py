@@ -170,7 +170,7 @@ def test_every_serving_path_moves_the_batch_to_the_model_device(monkeypatch):
     model.set_vocabulary(ItemVocabulary(list(range(VOCAB - 2)), [1] * (VOCAB - 2)))
     rows = sessions(8, max_length=MAX_LENGTH)
     model.recommend([r["input_ids"] for r in rows], k=3)
-    from hf_seqmask.cli import evaluate_test
+    from hf_seqmask.evaluation import evaluate_test
 
     evaluate_test(model, DatasetDict({"train": Dataset.from_list(rows), "test": Dataset.from_list(rows)}))
     assert len(calls) >= 3

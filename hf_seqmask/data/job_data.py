@@ -1,0 +1,149 @@
+"""The main job's data: its options (``DataArguments``) and ``load_data``, which turns them into the
+train / validation / test splits, the item vocabulary and a one-line description.
+
+MovieLens (by name or GroupLens file) or your own interaction files; user histories split
+leave-one-out, or sessions (``session_column``) split by the time they end.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+
+from .files import load_interactions
+from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
+from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
+from .side_features import SideFeatureSpec, add_side_features, parse_side_features
+from .vocabulary import ItemVocabulary
+
+MOVIELENS = ("ml-100k", "ml-1m")
+
+
+@dataclass
+class DataArguments:
+    """The data options of the main job (flags of ``hf-seqmask-train``)."""
+
+    dataset: str = field(
+        default="ml-100k",
+        metadata={
+            "help": "ml-100k, ml-1m, a GroupLens u.data / ratings.dat, or your interactions: CSV/TSV, Parquet or "
+            "JSON-lines file(s), comma-separated or a glob"
+        },
+    )
+    user_column: str = field(default="user_id", metadata={"help": "your data: the user column"})
+    item_column: str = field(default="item_id", metadata={"help": "your data: the item column"})
+    time_column: str = field(default="timestamp", metadata={"help": "your data: the time column (orders each history)"})
+    session_column: str | None = field(
+        default=None, metadata={"help": "your data: train on sessions instead of user histories, split by time"}
+    )
+    session_test_fraction: float = field(
+        default=0.1, metadata={"help": "sessions: share of sessions (those ending last) in the test split"}
+    )
+    session_validation_fraction: float = field(
+        default=0.1, metadata={"help": "sessions: share of sessions (ending just before those) in validation"}
+    )
+    min_item_ratings: int | None = field(
+        default=None, metadata={"help": "keep items with at least this many interactions (default 5 on ML-1M, else 1)"}
+    )
+    cache_dir: str | None = field(default=None, metadata={"help": "where the MovieLens wheel is kept"})
+    side_features: str = field(
+        default="",
+        metadata={
+            "help": "MovieLens: comma-separated side features of each interaction, from genre, year, age, gender, "
+            "occupation, hour, time_gap (hf_seqmask.data.side_features); hidden with their item when it is masked"
+        },
+    )
+
+
+def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, str, SideFeatureSpec]:
+    """Interactions -> vocabulary (min count per item) -> sequences (+ side features) -> splits.
+
+    Side features (``side_features``) come from MovieLens' item and user files and the timestamps,
+    one column each beside ``input_ids``.
+
+    Args:
+        args: the data options (the main job's ``Job`` works too: it forwards them).
+
+    Returns:
+        The splits (``user_id``, ``input_ids`` and the side-feature columns), the item vocabulary,
+        the item names (MovieLens titles; empty for your own data), a one-line description and the
+        side features' spec.
+
+    Raises:
+        ValueError: side features asked of data that is not MovieLens, no item left after the count
+            filter, or an empty session split. ``FileNotFoundError``/``ValueError`` from the files
+            name the file and the column.
+    """
+    name, item_names = args.dataset, {}
+    side_names = parse_side_features(args.side_features)
+    movielens: MovieLens | None = None
+    columns = [args.user_column, args.item_column, args.time_column]
+    if name in MOVIELENS or Path(name).name in ("u.data", "ratings.dat"):
+        path = None if name in MOVIELENS else Path(name)
+        if path is not None:
+            name = "ml-1m" if path.name == "ratings.dat" else "ml-100k"
+        movielens = load_movielens(name, path=path, cache_dir=args.cache_dir)
+        interactions, item_names = movielens.interactions, movielens.item_names
+        user, item, when = "user_id", "item_id", "timestamp"
+        min_count = args.min_item_ratings or (ML_1M_MIN_ITEM_RATINGS if name == "ml-1m" else 1)
+    else:
+        if side_names:
+            raise ValueError(
+                f"--side-features={args.side_features} is built from MovieLens' item and user files; "
+                f"{name} is not MovieLens"
+            )
+        if args.session_column:
+            columns.append(args.session_column)
+        interactions = load_interactions(name, columns=list(dict.fromkeys(columns)))
+        user, item, when = args.user_column, args.item_column, args.time_column
+        min_count = args.min_item_ratings or 1
+    vocabulary = ItemVocabulary.from_interactions(interactions, item_column=item, min_frequency=min_count)
+    if len(vocabulary) == 0:
+        raise ValueError(f"{name}: no item has >= {min_count} interactions (column {item!r}); lower --min-item-ratings")
+    interactions = keep_known_items(interactions, vocabulary, item_column=item)
+    group = args.session_column if args.session_column and name not in MOVIELENS else user
+    sequences = group_into_sequences(interactions, user_column=group, item_column=item, time_column=when)
+    sequences = encode_sequences(sequences, vocabulary, item_column=item)
+    side_spec = SideFeatureSpec()
+    if side_names and movielens is not None:
+        sequences, side_spec = add_side_features(
+            sequences, side_names, items=movielens.items, users=movielens.users, item_column=item, user_column=user,
+            time_column=when,
+        )  # fmt: skip
+    unit = "sessions" if group != user else "users"
+    description = (
+        f"{Path(name).name if name not in MOVIELENS else name}: {len(sequences):,} {unit}, {len(vocabulary):,} items, "
+        f"{len(interactions):,} interactions (items with >= {min_count} ratings; "
+        f"{vocabulary.num_dropped_items:,} items dropped)"
+    )
+    sequences = sequences.rename_column(group, "user_id") if group != "user_id" else sequences
+    if unit == "sessions":
+        splits = _split_sessions_by_time(sequences, when, args.session_validation_fraction, args.session_test_fraction)
+    else:
+        splits = leave_one_out(sequences.select_columns(["user_id", "input_ids", *side_names]))
+    return splits, vocabulary, item_names, description, side_spec
+
+
+def _split_sessions_by_time(
+    sequences: datasets.Dataset, time_column: str, validation_fraction: float, test_fraction: float
+) -> datasets.DatasetDict:
+    """Sessions by the time they end: the last ``test_fraction`` are the test split, the
+    ``validation_fraction`` before them validation, the rest training (no training session reaches
+    into the evaluation period)."""
+    ends = sorted(times[-1] for times in sequences[time_column])
+    count = len(ends)
+    test_start = ends[min(count - 1, math.floor(count * (1 - test_fraction)))]
+    validation_start = ends[min(count - 1, math.floor(count * (1 - test_fraction - validation_fraction)))]
+    splits = time_split(
+        sequences, time_column=time_column, validation_start=validation_start, test_start=test_start
+    ).select_columns(["user_id", "input_ids"])
+    for split, rows in splits.items():
+        if len(rows) == 0:
+            raise ValueError(
+                f"the {split} split holds no session (session fractions validation={validation_fraction}, "
+                f"test={test_fraction} of {count} sessions)"
+            )
+    return splits

@@ -1,0 +1,30 @@
+"""The main job's library side: its options and their parsing (``arguments``), the configs built from
+them (``configs``) and its Trainer callbacks (``callbacks``). ``hf_seqmask.cli`` is the script over them."""
+
+from .arguments import (
+    DATACLASSES,
+    Job,
+    JobArguments,
+    JobTrainingArguments,
+    MaskingArguments,
+    ModelArguments,
+    parse_args,
+)
+from .callbacks import TimeLimit, ValidationReport, stop_reason
+from .configs import backbone_config, model_config, training_arguments
+
+__all__ = [
+    "DATACLASSES",
+    "Job",
+    "JobArguments",
+    "JobTrainingArguments",
+    "MaskingArguments",
+    "ModelArguments",
+    "TimeLimit",
+    "ValidationReport",
+    "backbone_config",
+    "model_config",
+    "parse_args",
+    "stop_reason",
+    "training_arguments",
+]
