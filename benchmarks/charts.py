@@ -3,6 +3,8 @@
     python benchmarks/charts.py            # docs/results_ndcg.png, docs/results_validation.png,
                                            # docs/benchmarks_throughput.png, docs/scale.png
 
+The validation curves come from the raw training logs in ``results/ml1m/logs/``.
+
 ``benchmarks/movielens.py`` and ``benchmarks/collate.py`` call the matching function after writing
 their report. Needs matplotlib (``pip install -e ".[plots]"``).
 """
@@ -14,6 +16,7 @@ import re
 from pathlib import Path
 
 DOCS = Path("docs")
+LOGS = Path("results/ml1m/logs")  # the raw ML-1M training logs (kept out of docs/)
 PUBLISHED_LABEL = "published"
 
 
@@ -90,7 +93,7 @@ def results_chart(results: Path = DOCS / "results.md", output: Path = DOCS / "re
     return output
 
 
-def validation_curves(logs: Path = DOCS / "ml1m_logs") -> dict[str, list[tuple[float, float]]]:
+def validation_curves(logs: Path = LOGS) -> dict[str, list[tuple[float, float]]]:
     """Validation NDCG@10 per epoch of every run in the training logs (a log may hold several runs,
     each started by a ``+ python benchmarks/movielens.py --pair P [--name N]`` line)."""
     curves: dict[str, list[tuple[float, float]]] = {}
@@ -106,7 +109,7 @@ def validation_curves(logs: Path = DOCS / "ml1m_logs") -> dict[str, list[tuple[f
     return curves
 
 
-def validation_chart(logs: Path = DOCS / "ml1m_logs", output: Path = DOCS / "results_validation.png") -> Path:
+def validation_chart(logs: Path = LOGS, output: Path = DOCS / "results_validation.png") -> Path:
     """The validation NDCG@10 curves of the committed ML-1M training logs."""
     plt = _plt()
     figure, axis = plt.subplots(figsize=(8, 4.5))
@@ -184,11 +187,12 @@ def scale_chart(report: Path = DOCS / "scale.md", output: Path = DOCS / "scale.p
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=Path, default=DOCS)
+    parser.add_argument("--logs", type=Path, default=LOGS, help="the ML-1M training logs")
     args = parser.parse_args(argv)
     docs = args.docs
     written = [
         results_chart(docs / "results.md", docs / "results_ndcg.png"),
-        validation_chart(docs / "ml1m_logs", docs / "results_validation.png"),
+        validation_chart(args.logs, docs / "results_validation.png"),
         throughput_chart(docs / "benchmarks.md", docs / "benchmarks_throughput.png"),
         scale_chart(docs / "scale.md", docs / "scale.png"),
     ]

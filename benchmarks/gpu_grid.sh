@@ -6,6 +6,8 @@
 # cores collate and launch kernels), each stops at --max-minutes (the best validation checkpoint is
 # still restored and tested) or early. Everything is written under out/gpu_grid; with $OUT set (the
 # device tool), its tables, logs and metrics.json files come back as $OUT/gpu_grid.tgz, also when a step fails.
+# Committed copies: each run's metrics.json in docs/ml1m_runs/<name>.json, its log in results/ml1m/logs/,
+# RecBole's JSON in docs/peers/ and its logs in results/peers/.
 #
 # On the device (no network there; its image has torch, transformers, accelerate, pandas, pyarrow,
 # fsspec, xxhash, scipy, scikit-learn, tensorboard and matplotlib, not datasets or recbole):

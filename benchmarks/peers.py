@@ -17,6 +17,8 @@ test items. Same metric: full ranking over every item with the user's earlier it
 chosen on validation NDCG@10. Same size: L=200 (``MAX_ITEM_LIST_LENGTH``), hidden 64, 2 layers,
 2 heads, dropout 0.2, full cross-entropy. Reported: the test metrics of the best validation epoch and
 the wall time to that epoch (training and validation), as JSON in ``out/peers/<model>.json``.
+The committed runs keep their JSON in ``docs/peers/`` (the results table reads it) and their raw logs in
+``results/peers/``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""Regenerate the README's printed output of the default main job (and its loss curve picture).
+"""Regenerate the printed output of the default main job in docs/main_job.md (and its loss curve picture).
 
     python benchmarks/readme_main_job.py        # about 3 minutes on 2 cores
 
 Runs ``python examples/train.py --output-dir out/train`` as a newcomer would, keeps what it printed
-without the Trainer's progress bars and per-step log dicts, and writes it into the README's ``text``
-block after "The default run printed"; copies ``out/train/curves.png`` to ``docs/main_job_curves.png``.
+without the Trainer's progress bars and per-step log dicts, and writes it into the ``text`` block after
+"The default run printed" in ``docs/main_job.md`` (the README's first setup command runs this job);
+copies ``out/train/curves.png`` to ``docs/main_job_curves.png``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGE = "docs/main_job.md"
 MARKER = "The default run printed"
 
 
@@ -34,11 +36,11 @@ def printed_lines(stdout: str) -> list[str]:
     return lines
 
 
-def replace_block(readme: str, lines: list[str]) -> str:
-    """The README with the first ``text`` block after :data:`MARKER` replaced by ``lines``."""
-    start = readme.index("```text\n", readme.index(MARKER)) + len("```text\n")
-    end = readme.index("```", start)
-    return readme[:start] + "\n".join(lines) + "\n" + readme[end:]
+def replace_block(page: str, lines: list[str]) -> str:
+    """The page with the first ``text`` block after :data:`MARKER` replaced by ``lines``."""
+    start = page.index("```text\n", page.index(MARKER)) + len("```text\n")
+    end = page.index("```", start)
+    return page[:start] + "\n".join(lines) + "\n" + page[end:]
 
 
 def main() -> list[str]:
@@ -50,8 +52,8 @@ def main() -> list[str]:
         check=True,
     )
     lines = printed_lines(result.stdout)
-    readme = ROOT / "README.md"
-    readme.write_text(replace_block(readme.read_text(), lines))
+    page = ROOT / PAGE
+    page.write_text(replace_block(page.read_text(), lines))
     curves = ROOT / "out" / "train" / "curves.png"
     if curves.exists():
         shutil.copy(curves, ROOT / "docs" / "main_job_curves.png")
