@@ -64,6 +64,13 @@ def test_the_pages_keep_the_code_the_readme_held_and_the_quickstart_is_on_the_fi
     assert "```python" in lines[:60], "the README's quickstart must start on its first screen"
 
 
+def test_every_metric_the_readme_quotes_is_in_a_docs_page():
+    docs = "".join(page.read_text() for page in PAGES[1:])
+    quoted = set(re.findall(r"\b0\.\d{4}\b", README.read_text()))
+    missing = sorted(value for value in quoted if value not in docs)
+    assert quoted and not missing, f"the README quotes numbers no docs page holds: {missing}"
+
+
 def test_exactly_two_setup_commands_and_ci_runs_the_test_command():
     commands = [code.strip() for language, code in _blocks(README) if language == "bash"]
     assert len(commands) == 2
