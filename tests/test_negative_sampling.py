@@ -132,11 +132,6 @@ def test_popularity_counts_come_per_run_in_either_form():
     assert not spec.needs_item_frequencies({"negatives": {"num_negatives": 3}})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SeqRecConfig._check_spec (modeling, another branch) still reads masking.get('negative_sampling'); "
-    "it should ask spec.needs_item_frequencies(self.masking); then drop this marker",
-)
 def test_a_config_with_nested_popularity_negatives_builds():
     config = _config({"negatives": {"num_negatives": 20, "distribution": "popularity"}})
     assert spec.collator_from_config(config, item_frequencies=[1] * VOCAB).negatives.distribution == "popularity"

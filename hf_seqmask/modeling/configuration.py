@@ -146,7 +146,7 @@ class SeqRecConfig(PretrainedConfig):
                 f"Invalid masking option {derived[0]!r}: it is set by SeqRecConfig itself or per call of "
                 "model.data_collator(...), not in masking"
             )
-        if self.masking.get("negative_sampling") == "popularity":  # counts come per call (item_frequencies)
+        if spec.needs_item_frequencies(self.masking):  # popularity counts come per call (item_frequencies)
             frequencies = [1] * backbone.vocab_size
             spec.collator_from_config(self, item_frequencies=frequencies)
         else:
