@@ -14,7 +14,7 @@ a float, a negative or too large id, a reserved id, a side feature of the wrong 
 - NaN or infinite losses: every good training batch also goes through a tiny ``SeqRecModel`` of the
   family the scheme pairs with.
 
-Not in CI (tests/test_fuzz.py runs 2,000 batches there); its last run's counts are in docs/fuzz.md.
+Not in CI (tests/collators/test_fuzz.py runs 2,000 batches there); its last run's counts are in docs/fuzz.md.
 """
 
 from __future__ import annotations

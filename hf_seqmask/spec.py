@@ -20,7 +20,7 @@ from ._padding import fits_int64
 from .collators import SCHEMES, SequenceCollator
 from .reserved import IGNORE_INDEX
 
-# Which scheme each known backbone family trains with (tested pair by pair in tests/test_modeling.py).
+# Which scheme each known backbone family trains with (tested pair by pair in tests/modeling/test_modeling.py).
 SUPPORTED_PAIRS: dict[str, tuple[str, ...]] = {
     "gpt2": ("clm",),
     "bert": ("mlm", "rtd"),

@@ -119,6 +119,7 @@ def _worker_masks(collator, rows):
     return [batch["mask_positions"] for batch in loader]
 
 
+@pytest.mark.slow
 def test_spawned_workers_take_the_rank_the_main_process_resolved(monkeypatch):
     rows = [{"input_ids": list(range(2, 30))} for _ in range(8)]
     rank0 = _worker_masks(MaskedCollator(vocab_size=V, mask_token_id=1, seed=0), rows)

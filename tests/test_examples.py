@@ -5,8 +5,11 @@ import json
 import math
 from pathlib import Path
 
-from ._tiny import PAIRS
-from .test_data import needs_index
+import pytest
+
+from ._tiny import PAIRS, needs_index
+
+pytestmark = pytest.mark.slow  # subprocesses and benchmark scripts
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -76,6 +76,7 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, fam
     _assert_same(_weights(straight.model), _stop_and_resume(tmp_path / "resumed", family, scheme))
 
 
+@pytest.mark.slow
 def test_exact_with_dataloader_workers_and_a_broken_resume_fails_the_comparison(tmp_path):
     straight = _trainer(tmp_path / "straight", "bert", "mlm", 60)
     straight.train()

@@ -47,7 +47,7 @@ class ReplacementCollator(MaskedCollator):
 
     def _extra_outputs(self, padded: PaddedBatch, masking: Masking, batch: dict[str, Any]) -> None:
         if self.side_feature_keys and self.mode == "train":
-            # The discriminator reads the side features before hiding (see SeqRecModel._rtd_forward).
+            # The discriminator reads the side features before hiding (see hf_seqmask._rtd.rtd_training_step).
             batch["unmasked_side_features"] = dict(padded.side_features)
         if self.sample_from_batch and self.mode == "train":
             labels = batch["labels"]

@@ -12,7 +12,7 @@ from hf_seqmask.cli import main
 from hf_seqmask.data import ItemVocabulary
 from hf_seqmask.job import parse_args
 
-from .test_data import needs_index
+from .._tiny import needs_index
 
 TINY = ["--max-steps", "3", "--hidden-size", "16", "--max-length", "20", "--batch-size", "32", "--quiet"]
 

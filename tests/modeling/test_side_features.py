@@ -11,8 +11,7 @@ from hf_seqmask.cli import main
 from hf_seqmask.data import add_side_features, leave_one_out, parse_side_features
 from hf_seqmask.modeling import MultiHotEmbedding
 
-from ._tiny import PAIRS, VOCAB, collator, sessions, tiny_model
-from .test_data import needs_index
+from .._tiny import PAIRS, VOCAB, collator, needs_index, sessions, tiny_model
 
 ITEMS = pd.DataFrame(
     {

@@ -85,6 +85,7 @@ def test_a_user_split_across_runs_or_files_is_refused(tmp_path):
         stream_sequences([tmp_path / "a.parquet", tmp_path / "b.csv"], vocabulary)
 
 
+@pytest.mark.slow
 def test_preprocessing_a_large_file_with_two_processes_equals_one(tmp_path):
     rng = np.random.default_rng(1)
     sequences = Dataset.from_dict(

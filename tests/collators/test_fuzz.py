@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from hf_seqmask import IGNORE_INDEX, SCHEMES, expand_perm_order
 
-from ._tiny import tiny_model
+from .._tiny import tiny_model
 
 VOCAB, MASK = 300, 1
 DTYPES = ["list", "int64", "int32", "int16", "uint8", "tensor_int32", "tensor_int16"]
@@ -38,6 +38,7 @@ def fuzz_case(draw):
     return scheme, mode, kind, rows, max_length
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=fuzz_case(), seed=st.integers(0, 2**16))
 def test_fuzzed_batches_keep_the_contract(case, seed):

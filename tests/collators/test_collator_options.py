@@ -8,7 +8,7 @@ import torch
 
 from hf_seqmask import SeqRecConfig
 
-from ._tiny import backbone_config, collator, sessions, tiny_model
+from .._tiny import backbone_config, collator, sessions, tiny_model
 
 
 @pytest.mark.parametrize("pad", [1e20, 0.5])

@@ -7,7 +7,7 @@ import pytest
 from hf_seqmask import SCHEMES, _padding
 from hf_seqmask.collators._base import SequenceCollator
 
-from ._tiny import assert_same_batch, collator, sessions
+from .._tiny import assert_same_batch, collator, sessions
 
 
 @pytest.mark.parametrize("mode", ["train", "eval", "predict"])

@@ -13,7 +13,7 @@ from hf_seqmask import (
     apply_mask_embedding,
 )
 
-from ._tiny import PAIRS, VOCAB, backbone_config, collator, sessions, tiny_model
+from .._tiny import PAIRS, VOCAB, backbone_config, collator, sessions, tiny_model
 
 
 def _args(tmp_path, **overrides):

@@ -18,7 +18,7 @@ from hf_seqmask import MaskedCollator, SeqRecConfig, SeqRecModel, collator_from_
 from hf_seqmask.data import ItemVocabulary
 from hf_seqmask.metrics import top_k_items
 
-from ._tiny import MASK, PAD, PAIRS, VOCAB, collator, sessions, tiny_model
+from .._tiny import MASK, PAD, PAIRS, VOCAB, collator, sessions, tiny_model
 
 MAX_LENGTH = 8
 
@@ -187,6 +187,7 @@ def _trained_with_vocabulary():
     return model
 
 
+@pytest.mark.slow
 def test_recommend_after_loading_in_a_fresh_process_equals_the_eval_mode_top_k(tmp_path):
     model = _trained_with_vocabulary()
     model.save_pretrained(tmp_path)

@@ -12,8 +12,7 @@ from hf_seqmask.data import load_data
 from hf_seqmask.job import parse_args
 from hf_seqmask.metrics import evaluate_ranking
 
-from ._tiny import collator, sessions, tiny_model
-from .test_data import needs_index
+from .._tiny import collator, needs_index, sessions, tiny_model
 from .test_main_job import TINY
 
 

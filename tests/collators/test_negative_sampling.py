@@ -8,7 +8,7 @@ import torch
 
 from hf_seqmask import NegativeSampling, SeqRecConfig, collators, spec
 
-from ._tiny import VOCAB, backbone_config, collator, sessions, tiny_model
+from .._tiny import VOCAB, backbone_config, collator, sessions, tiny_model
 
 FLAT = {
     "num_negatives": 6,

@@ -1,7 +1,7 @@
 """Rewrite GOLDEN in tests/_golden_data.py from the current collators and print what changed.
 
 Run only for an intended change of behaviour, then check every printed difference by hand:
-    python -m tests.regenerate_golden
+    python -m tests.collators.regenerate_golden
 """
 
 import importlib.util

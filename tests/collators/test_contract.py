@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 
 from hf_seqmask import SCHEMES, CausalCollator, MaskedCollator, PermutationCollator
 
-from ._tiny import assert_same_batch
+from .._tiny import assert_same_batch
 
 V = 1000
 RANDOM_SCHEMES = ["mlm", "plm", "rtd"]  # causal targets involve no draw

@@ -1,8 +1,5 @@
 """The data layer: vocabulary, sequences, splits, MovieLens (against the real wheels)."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from datasets import Dataset, IterableDataset
@@ -16,7 +13,8 @@ from hf_seqmask.data import (
     load_movielens,
     time_split,
 )
-from hf_seqmask.data.movielens import default_cache_dir
+
+from .._tiny import needs_index
 
 
 def test_vocabulary_numbers_by_frequency_then_id_and_reserves_pad_and_mask():
@@ -91,18 +89,6 @@ def test_leave_one_out_and_time_split():
     assert (len(by_time["train"]), len(by_time["validation"]), len(by_time["test"])) == (0, 1, 1)
     with pytest.raises(ValueError, match="must be <= test_start"):
         time_split(sequences, validation_start=5, test_start=4)
-
-
-def _package_index_reachable() -> bool:
-    if any(default_cache_dir().glob("recbole*.whl")):
-        return True
-    probe = subprocess.run(
-        [sys.executable, "-m", "pip", "index", "versions", "recbole"], capture_output=True, text=True, check=False
-    )
-    return probe.returncode == 0
-
-
-needs_index = pytest.mark.skipif(not _package_index_reachable(), reason="the package index (PyPI) is unreachable")
 
 
 @needs_index

@@ -6,7 +6,7 @@ from transformers import BertForMaskedLM, ElectraForMaskedLM, GPT2LMHeadModel, X
 
 from hf_seqmask import CausalCollator, MaskedCollator, PermutationCollator, ReplacementCollator
 
-from ._tiny import backbone_config
+from .._tiny import backbone_config
 
 V, PAD, MASK = 40, 0, 1
 FEATURES = [{"input_ids": [5, 6, 7, 8, 9, 10, 11]}, {"input_ids": [12, 13, 14]}, {"input_ids": [15]}, {"input_ids": []}]

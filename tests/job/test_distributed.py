@@ -13,7 +13,9 @@ from hf_seqmask.data import load_data
 from hf_seqmask.job import parse_args
 from hf_seqmask.metrics import evaluate_ranking
 
-from .test_data import needs_index
+from .._tiny import needs_index
+
+pytestmark = pytest.mark.slow  # subprocesses and benchmark scripts
 
 TINY = ["--max-steps", "3", "--hidden-size", "16", "--max-length", "20", "--quiet"]
 LAUNCHERS = {

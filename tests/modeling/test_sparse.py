@@ -9,7 +9,7 @@ from transformers import TrainingArguments
 from hf_seqmask import SeqRecConfig, SeqRecTrainer
 from hf_seqmask.optim import SparseDenseAdam
 
-from ._tiny import backbone_config, collator, sessions, tiny_model
+from .._tiny import backbone_config, collator, sessions, tiny_model
 
 
 @pytest.mark.parametrize(("family", "scheme"), [("gpt2", "clm"), ("bert", "mlm"), ("xlnet", "plm")])

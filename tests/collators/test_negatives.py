@@ -10,7 +10,7 @@ from transformers import TrainingArguments
 from hf_seqmask import MaskedCollator, SeqRecTrainer
 from hf_seqmask.losses import bce_loss, gbce_beta, gbce_loss, in_batch_log_q, sampled_softmax_loss
 
-from ._tiny import VOCAB, collator, sessions, tiny_model
+from .._tiny import VOCAB, collator, sessions, tiny_model
 
 
 def _draws(**options):
