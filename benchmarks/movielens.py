@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import charts
+import run_groups
 
 PAIRS = {
     "gpt2-clm": ["--model", "gpt2", "--scheme", "clm"],
@@ -127,13 +128,12 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
             f"{ours_in['ndcg@10']:.4f} / {ours_in['recall@10']:.4f} | {popularity['ndcg@10']:.4f} | {best} | "
             f"{summary['train_seconds'] / 60:.0f} | {setup_of(args, summary)} | `{summary.get('command', '')}` |"
         )))  # fmt: skip
-    # Rows of earlier runs whose metrics.json is not on this machine are carried over as written.
-    names = {name for name, _ in summaries}
-    if "| run |" in previous:
-        for row in charts.markdown_table(previous, "| run |"):
-            if row["run"].replace(" †", "") not in names:
-                rows.append((float(row["NDCG@10"]), "| " + " | ".join(row.values()) + " |"))
+    # Every row comes from a committed metrics.json (docs/ml1m_runs/): a number without one is not shown.
     lines += [line for _, line in sorted(rows, key=lambda row: -row[0])]
+    means = run_groups.seed_table(dict(summaries), defaults=_job_defaults())
+    if means:
+        lines += ["", "Means over seeds (runs of one command apart from `--seed`; sd: sample standard deviation):", ""]
+        lines += means
     lines += peer_rows(path.parent / "peers")
     lines += ["", "Published (NDCG@10 / Recall@10):", "", "| model | NDCG@10 | Recall@10 |", "|---|---|---|"]
     for name, ndcg, recall in PUBLISHED:
@@ -146,6 +146,13 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
     path.write_text(text)
     _draw_charts(path)
     return text
+
+
+def _job_defaults() -> dict:
+    """Today's main-job options, for runs recorded before an option existed."""
+    from hf_seqmask.job.arguments import parse_args
+
+    return parse_args([]).summary()
 
 
 def peer_rows(folder: Path) -> list[str]:

@@ -13,6 +13,7 @@ import torch
 from transformers import HfArgumentParser, TrainingArguments
 
 from ..data import DataArguments
+from ..modeling.configuration import DISCRIMINATOR_LOSS_WEIGHT
 from ..spec import SUPPORTED_PAIRS
 
 DESCRIPTION = "The main job: train a next-item recommender with one scheme, evaluate, recommend."
@@ -31,7 +32,8 @@ class ModelArguments:
     gbce_t: float = field(default=0.75, metadata={"help": "gBCE calibration t"})
     generator_loss_weight: float = field(default=1.0, metadata={"help": "rtd: weight of the masked-LM (item) loss"})
     discriminator_loss_weight: float = field(
-        default=50.0, metadata={"help": "rtd: weight of the replaced-or-original loss (ELECTRA's 50)"}
+        default=DISCRIMINATOR_LOSS_WEIGHT,
+        metadata={"help": "rtd: weight of the replaced-or-original loss (ELECTRA's 50 swamps a shared generator)"},
     )
     generator_hidden_size: int = field(
         default=0,

@@ -11,6 +11,7 @@ from hf_seqmask import SeqRecModel
 from hf_seqmask.cli import main
 from hf_seqmask.data import ItemVocabulary
 from hf_seqmask.job import parse_args
+from hf_seqmask.modeling.configuration import DISCRIMINATOR_LOSS_WEIGHT
 
 from .._tiny import needs_index
 
@@ -167,7 +168,7 @@ def test_rtd_flags_reach_the_model_config():
     assert config.tie_generator is False and config.generator_config.d_model == 32
     assert config.backbone_config.d_model == 64 and config.masking["sample_from_batch"] is True
     shared = model_config(parse_args(["--scheme", "rtd", "--model", "electra"]), vocab_size=50)
-    assert shared.tie_generator is True and shared.discriminator_loss_weight == 50.0
+    assert shared.tie_generator is True and shared.discriminator_loss_weight == DISCRIMINATOR_LOSS_WEIGHT == 1.0
     assert "sample_from_batch" not in shared.masking
 
 
