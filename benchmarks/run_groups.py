@@ -10,6 +10,7 @@ the time limit is equal (options a run predates count at today's defaults), on t
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,8 +36,10 @@ class RecipeGroup:
         return [_test(s)[metric] for s in self.runs.values()]
 
     def mean_std(self, metric: str, split: str = "test") -> tuple[float, float]:
-        """Mean and sample standard deviation (0 for one run)."""
+        """Mean and sample standard deviation (0 for one run; NaN where no run has the metric)."""
         values = self.values(metric, split)
+        if not values:
+            return math.nan, math.nan
         spread = statistics.stdev(values) if len(values) > 1 else 0.0
         return statistics.fmean(values), spread
 
@@ -72,7 +75,7 @@ def seed_table(summaries: dict[str, dict], defaults: dict[str, Any] | None = Non
         cells = []
         for metric, split in (("ndcg@10", "test"), ("recall@10", "test"), ("ndcg@10", "validation")):
             mean, spread = group.mean_std(metric, split)
-            cells.append(f"{mean:.4f} ± {spread:.4f}")
+            cells.append("—" if math.isnan(mean) else f"{mean:.4f} ± {spread:.4f}")
         names = ", ".join(f"`{name}`" for name in sorted(group.runs))
         lines.append(f"| {names} | {len(group.runs)} | {', '.join(map(str, group.seeds))} | {' | '.join(cells)} |")
     return lines

@@ -121,7 +121,11 @@ def test_movielens_driver_runs_a_pair_and_writes_the_table(tmp_path):
     (tmp_path / "peers" / "SASRec.json").write_text(json.dumps(peer))
     module.main(["--pair", "gpt2-clm", "--name", "again", "--runs", str(tmp_path / "runs"), "--results", str(results),
                  "--", *tiny, "--learning-rate", "1e-3"])  # fmt: skip
+    module.main(["--pair", "gpt2-clm", "--name", "seed1", "--runs", str(tmp_path / "runs"), "--results", str(results),
+                 "--", *tiny, "--seed", "1"])  # fmt: skip
     text = results.read_text()
+    assert "| `gpt2-clm`, `seed1` | 2 | 0, 1 | " in text, "the two seeds of one command form a means row"
+    assert "`again`" not in text.split("Means over seeds")[1].split("Peers")[0], "another lr is another recipe"
     assert "| gpt2-clm | " in text and "python benchmarks/movielens.py --pair gpt2-clm -- --dataset ml-100k" in text
     assert "| again | " in text and "--pair gpt2-clm --name again -- --dataset ml-100k" in text
     assert "L=20, d=16x2 layers x2 heads, lr 0.001, dropout 0.1, batch 64, full CE" in text

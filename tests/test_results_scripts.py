@@ -1,0 +1,49 @@
+"""The scripts that turn committed run JSONs into the results pages: seed means and the RTD ablation."""
+
+import importlib.util
+import json
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "docs" / "ml1m_runs"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _summaries():
+    return {path.stem: json.loads(path.read_text()) for path in RUNS.glob("*.json")}
+
+
+def test_seed_groups_hold_one_command_apart_from_the_seed():
+    run_groups = _load("run_groups")
+    summaries = _summaries()
+    groups = {frozenset(g.runs): g for g in run_groups.group_runs(summaries)}
+    pair = groups[frozenset({"xlnet-clm-L50", "xlnet-clm-L50-seed1"})]
+    values = [pair.runs[name]["test"][0]["ndcg@10"] for name in sorted(pair.runs)]
+    assert pair.seeds == [0, 1]
+    assert pair.mean_std("ndcg@10") == (statistics.fmean(values), statistics.stdev(values))
+    # the side-information runs share everything but the flag: never one group with these
+    assert frozenset({"xlnet-clm-L50", "xlnet-clm-L50-side"}) not in groups
+    lines = run_groups.seed_table(summaries)
+    row = next(line for line in lines if "`xlnet-clm-L50`, `xlnet-clm-L50-seed1`" in line)
+    assert f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}" in row
+
+
+def test_rtd_ablation_reads_the_runs_and_draws_the_curves(tmp_path):
+    ablation = _load("rtd_ablation")
+    lines = ablation.main(["--runs", str(RUNS), "--picture", str(tmp_path / "curves.png")])
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    weight_1 = next(line for line in lines if "`xlnet-rtd-w1`" in line)
+    weight_50 = next(line for line in lines if "`xlnet-rtd` " in line)
+    assert "detection weight 1 |" in weight_1 and "detection weight 50 |" in weight_50
+    assert lines.index(weight_1) < lines.index(weight_50), "rows best first"
+    # only the recipe's runs: the L=200 GPU run of XLNet + rtd is not part of the ablation
+    assert not any("xlnet-rtd-L200-gpu" in line for line in lines)
