@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ._checks import check_int_at_least
 from .ranking import MISS, check_no_nan, top_k_scored
 
 
@@ -54,8 +55,7 @@ def chunked_ranking(
         >>> out.ids.tolist(), out.ranks.tolist()
         ([[1, 3]], [2])
     """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"Invalid chunk_size={chunk_size!r}; must be an int >= 1")
+    check_int_at_least("chunk_size", chunk_size, 1)
     query = query.detach().float()
     batch_size, num_items = query.shape[0], weight.shape[0]
     device = query.device

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from ._checks import check_int_at_least
+
 
 class _ChunkedCrossEntropy(torch.autograd.Function):
     @staticmethod
@@ -112,8 +114,7 @@ def chunked_cross_entropy(
         >>> bool(torch.allclose(chunked_cross_entropy(h, w, b, t, chunk_size=7), full, atol=1e-6))
         True
     """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"Invalid chunk_size={chunk_size!r}; must be an int >= 1")
+    check_int_at_least("chunk_size", chunk_size, 1)
     if targets.numel() == 0:
         return hidden.sum() * 0.0
     return _ChunkedCrossEntropy.apply(hidden, weight, bias, targets, chunk_size)

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._checks import check_int_at_least
 from ..reserved import MASK_TOKEN_ID, NUM_RESERVED_IDS, PAD_TOKEN_ID
 
 VOCABULARY_FILE = "item_vocabulary.json"
@@ -62,8 +63,7 @@ class ItemVocabulary:
 
     @classmethod
     def _from_counter(cls, counter: Counter, min_frequency: int) -> ItemVocabulary:
-        if isinstance(min_frequency, bool) or not isinstance(min_frequency, int) or min_frequency < 1:
-            raise ValueError(f"Invalid min_frequency={min_frequency!r}; must be an int >= 1")
+        check_int_at_least("min_frequency", min_frequency, 1)
         kept = sorted(
             ((item, count) for item, count in counter.items() if count >= min_frequency),
             key=lambda pair: (-pair[1], str(pair[0])),

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, cast
 from transformers import AutoConfig, PretrainedConfig
 
 from .. import losses, spec
+from .._checks import check_int_at_least
 from ..reserved import MASK_TOKEN_ID, PAD_TOKEN_ID
 from .backbones import max_positions
 
@@ -177,8 +178,7 @@ def _checked_side_features(
     """A copy of ``side_features`` once every cardinality and every multi-hot name is valid."""
     side_features = dict(side_features or {})
     for name, cardinality in side_features.items():
-        if not isinstance(cardinality, int) or isinstance(cardinality, bool) or cardinality < 0:
-            raise ValueError(f"Invalid side_features[{name!r}]={cardinality!r}; must be an int >= 0")
+        check_int_at_least(f"side_features[{name!r}]", cardinality, 0)
     if isinstance(multi_hot_side_features, str):
         raise TypeError(f"Invalid multi_hot_side_features={multi_hot_side_features!r}; must be a list of names")
     for name in multi_hot_side_features:
@@ -214,14 +214,6 @@ def _check_sparse(sparse_item_embeddings: bool, *, loss: str, scheme: str) -> No
         )
 
 
-def _is_int_at_least(value: Any, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
 def _check_widths(max_seq_length: int | None, softmax_chunk_size: int | None) -> None:
-    if max_seq_length is not None and not _is_int_at_least(max_seq_length, 2):
-        raise ValueError(
-            f"Invalid max_seq_length={max_seq_length!r}; must be an int >= 2 (a history item and a target)"
-        )
-    if softmax_chunk_size is not None and not _is_int_at_least(softmax_chunk_size, 1):
-        raise ValueError(f"Invalid softmax_chunk_size={softmax_chunk_size!r}; must be an int >= 1 or None")
+    check_int_at_least("max_seq_length", max_seq_length, 2, optional=True, note=" (a history item and a target)")
+    check_int_at_least("softmax_chunk_size", softmax_chunk_size, 1, optional=True, note=" or None")

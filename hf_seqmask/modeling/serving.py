@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .. import _device
+from .._checks import check_int_at_least
 from ..chunked_ranking import chunked_ranking
 from ..metrics import exclusion_mask, top_k_scored
 from .backbones import has_item_head, item_decoder
@@ -116,8 +117,7 @@ class SeqRecServingMixin:
         """
         if unknown_items not in ("error", "drop"):
             raise ValueError(f"Invalid unknown_items={unknown_items!r}; must be 'error' or 'drop'")
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"Invalid k={k!r}; must be an int >= 1")
+        check_int_at_least("k", k, 1)
         encode = self._encoder(unknown_items)
         rows = []
         for history in histories:
