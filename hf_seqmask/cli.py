@@ -44,14 +44,6 @@ from .job import Job, TimeLimit, ValidationReport, model_config, parse_args, sto
 __all__ = ["main", "print_recommendations"]
 
 
-def _leave_process_group() -> None:
-    """Close a multi-process launch's process group once this rank is done with collectives: its
-    threads are joined here rather than torn down at interpreter exit, where gloo's can abort the
-    process ("terminate called without an active exception", seen under accelerate launch)."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the job on ``argv`` (default: the command line); returns what it writes to metrics.json
     (``{}`` on the ranks other than 0 of a multi-process launch)."""
@@ -85,7 +77,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # Every rank evaluates its shard of the test users (the Trainer gathers them: each user once).
     test_metrics = trainer.evaluate(splits["test"].select_columns(model_input_columns(model)), metric_key_prefix="test")
     if not trainer.is_world_process_zero():
-        _leave_process_group()
         return {}
     rows = evaluate_test(model, splits, test_metrics)
     print(format_table(rows))
@@ -112,7 +103,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if plot_training_curves(trainer.state.log_history, output_dir / "curves.png", title=description):
         print(f"the loss and validation curves are in {output_dir / 'curves.png'}")
     print_recommendations(model, splits["test"][0], item_names)
-    _leave_process_group()
     return summary
 
 
