@@ -96,6 +96,10 @@ class ElectraParts(Protocol):
     def _sampling_rng(self, device: torch.device) -> torch.Generator: ...
 
 
+# The step's glue (the seeded draw, boolean selections) runs eagerly under torch.compile, which still
+# compiles the networks it calls: the draw's torch.Generator, keyed per draw for exact resume, cannot
+# be traced, and compiling it crashed.
+@torch.compiler.disable(recursive=False)
 def rtd_training_step(
     model: ElectraParts,
     input_ids: torch.Tensor,

@@ -39,6 +39,22 @@ def target_selection(labels: torch.Tensor, *, shift: bool) -> tuple[torch.Tensor
     return where, labels[:, 1:][is_target[:, 1:]]
 
 
+def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, *, shift: bool) -> torch.Tensor:
+    """Mean cross-entropy of every position's ``logits`` (B, L, V) against ``labels`` (B, L), over the
+    targets only (0 with a graph when there are none): :func:`target_selection` + :func:`cross_entropy_or_zero`
+    in static shapes, for traced forwards (no boolean indexing, no data-dependent branch).
+
+    Example:
+        >>> logits, labels = torch.zeros(1, 3, 4), torch.tensor([[-100, 2, 3]])
+        >>> round(float(masked_cross_entropy(logits, labels, shift=True)), 4)  # log(4)
+        1.3863
+    """
+    if shift:
+        logits, labels = logits[:, :-1], labels[:, 1:]
+    total = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX, reduction="sum")
+    return total / (labels != IGNORE_INDEX).sum().clamp_min(1)
+
+
 def cross_entropy_or_zero(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of ``logits`` (T, V) against ``targets`` (T,); 0 (with a graph) when T = 0."""
     if targets.numel() == 0:

@@ -163,6 +163,7 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
             embeddings = self.mask_embedding(embeddings, mask_positions)
         return embeddings
 
+    @torch.compiler.disable  # a Python-side draw counter and torch.Generator: never traced
     def _sampling_rng(self, device: torch.device) -> torch.Generator:
         """The generator of this forward's replacement draw, keyed by ``(seed, rank, draw count)``."""
         draws = cast(torch.Tensor, self.replacement_draws)
@@ -315,6 +316,9 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
         """``(loss, logits)`` over the target positions of ``hidden`` (B, L, H): the configured sampled
         loss (``sampled``), the chunked full softmax (no logits), or the full softmax with its (T, V) logits."""
         config = self.config
+        if torch.compiler.is_compiling() and not sampled and not config.softmax_chunk_size:
+            # Traced: every position's logits (static shapes, no graph break); the same mean loss.
+            return losses.masked_cross_entropy(item_logits(self.backbone, hidden), labels, shift=shift), None
         where, targets = losses.target_selection(labels, shift=shift)  # (B, L), (T,)
         if sampled:
             return losses.sampled_loss(
@@ -364,6 +368,10 @@ def _checked_batch(
         attention_mask = (input_ids != config.pad_token_id).long()  # (B, L)
     if mask_positions is None:
         mask_positions = input_ids == config.mask_token_id  # (B, L)
+    if torch.compiler.is_compiling():
+        # Under torch.compile / torch.export the batch's values are symbolic: the value checks below
+        # would break the graph (or stop export). They run in eager mode, where a wrong batch is met.
+        return attention_mask, mask_positions
     spec.check_batch(
         config,
         input_ids,
