@@ -37,9 +37,19 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 from transformers.utils import logging as transformers_logging
 
 from . import SeqRecModel, SeqRecTrainer
+from .checkpoints import atomic_path, last_complete_checkpoint, stopped_at, write_text_atomic
 from .data import load_data
 from .evaluation import evaluate_test, format_table, model_input_columns
-from .job import Job, TimeLimit, ValidationReport, model_config, parse_args, stop_reason, training_arguments
+from .job import (
+    Job,
+    LogAtCheckpoints,
+    TimeLimit,
+    ValidationReport,
+    model_config,
+    parse_args,
+    stop_reason,
+    training_arguments,
+)
 
 __all__ = ["main", "print_recommendations"]
 
@@ -68,9 +78,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report = ValidationReport(show)
     time_limit = TimeLimit(args.max_minutes) if args.max_minutes else None
     trainer = _trainer(args, model, splits, report, time_limit)
-    resume: str | bool | None = trainer.args.resume_from_checkpoint
-    if resume in ("true", "True", "last"):
-        resume = True
+    resume = _resume_point(trainer, show)
+    stopped = stopped_at(resume) if resume else None
+    if stopped:  # the run had ended there and was killed after: finish it (best model, test), train no further
+        trainer.args.max_steps = stopped[0]
     trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.time() - started
     trainer.remove_callback(EarlyStoppingCallback)  # it watches validation only
@@ -81,7 +92,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = evaluate_test(model, splits, test_metrics)
     print(format_table(rows))
     output_dir = Path(trainer.args.output_dir or "out/train")
-    model.save_pretrained(output_dir / "model")  # with its masking spec and item vocabulary
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(output_dir / "model") as partial:  # never half a model: a temporary folder, renamed
+        model.save_pretrained(partial)  # with its masking spec and item vocabulary
     best = max(report.history, key=lambda r: r["ndcg@10"]) if report.history else None
     device = trainer.args.device
     summary = {
@@ -91,16 +104,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "world_size": trainer.args.world_size,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "epochs_trained": round(trainer.state.epoch or 0, 2),
-        "stopped_by": stop_reason(trainer.state, time_limit),
+        "stopped_by": stop_reason(trainer.state, time_limit, max_steps=stopped[1] if stopped else None),
         "validation": {"history": report.history, "best": best} if report.history else None,
         "test": rows,
         "log_history": trainer.state.log_history,  # what curves.png shows
     }
-    (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
+    write_text_atomic(output_dir / "metrics.json", json.dumps(summary, indent=2))
     print(f"saved the model to {output_dir / 'model'} and the metrics to {output_dir / 'metrics.json'}")
     from .plots import plot_training_curves
 
-    if plot_training_curves(trainer.state.log_history, output_dir / "curves.png", title=description):
+    with atomic_path(output_dir / "curves.png") as partial:
+        drawn = plot_training_curves(trainer.state.log_history, partial, title=description)
+    if drawn:
         print(f"the loss and validation curves are in {output_dir / 'curves.png'}")
     print_recommendations(model, splits["test"][0], item_names)
     return summary
@@ -114,7 +129,7 @@ def _trainer(
     time_limit: TimeLimit | None,
 ) -> SeqRecTrainer:
     """The Trainer on the train split, validating on the validation split, with the job's callbacks."""
-    callbacks: list[TrainerCallback] = [report]
+    callbacks: list[TrainerCallback] = [report, LogAtCheckpoints()]
     if args.validate_every and args.patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.patience))
     if time_limit:
@@ -129,6 +144,21 @@ def _trainer(
         eval_data_collator=model.data_collator("eval"),
         callbacks=callbacks,
     )
+
+
+def _resume_point(trainer: SeqRecTrainer, show: bool) -> str | None:
+    """Where ``--resume_from_checkpoint`` resumes: ``true`` (or ``last``) is the newest whole checkpoint
+    in the output folder (torn ones skipped with a warning naming them), or none -- training starts
+    from the beginning, so a job relaunched after a kill with the same command always goes on."""
+    resume = trainer.args.resume_from_checkpoint
+    if resume not in ("true", "True", "last"):
+        return resume
+    args = trainer.args
+    found = last_complete_checkpoint(args.output_dir, needs_training_state=not args.save_only_model)
+    if show:
+        where = f"resuming from {found}" if found else "training from the start"
+        print(f"--resume_from_checkpoint {resume}: {where} (the newest whole checkpoint in {args.output_dir})")
+    return str(found) if found else None
 
 
 def print_recommendations(model: SeqRecModel, example: dict[str, Any], item_names: dict) -> None:

@@ -10,7 +10,7 @@ from .arguments import (
     ModelArguments,
     parse_args,
 )
-from .callbacks import TimeLimit, ValidationReport, stop_reason
+from .callbacks import LogAtCheckpoints, TimeLimit, ValidationReport, stop_reason
 from .configs import backbone_config, model_config, training_arguments
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Job",
     "JobArguments",
     "JobTrainingArguments",
+    "LogAtCheckpoints",
     "MaskingArguments",
     "ModelArguments",
     "TimeLimit",
