@@ -7,7 +7,7 @@ It wraps a few functions of transformers and hf_seqmask (nothing of the job chan
 - write the phase the job is in to ``$FAULT_BEACON`` (``step 12``, ``eval 12``,
   ``save 12 optimizer.pt``, ``rotate 12``, ``test``, ``final model``), so the harness knows where a
   kill at a random time landed, and append ``saved N`` to ``$FAULT_EVENTS`` once checkpoint N is
-  written;
+  written (``tore checkpoint-M`` when it tears an old one while the Trainer deletes it);
 - SIGKILL the process at the fault ``$FAULT`` names, at a deterministic point:
 
   ``step@N``          after the backward pass of update N, before the optimizer step;
@@ -41,10 +41,13 @@ def _die() -> None:
 
 
 def _beacon(phase: str) -> None:
+    """One ``pwrite`` of a fixed width: a kill never leaves the beacon half written."""
     _state["phase"] = phase
     path = os.environ.get("FAULT_BEACON")
     if path:
-        Path(path).write_text(phase)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT)
+        os.pwrite(descriptor, phase.ljust(64).encode(), 0)
+        os.close(descriptor)
 
 
 def _event(line: str) -> None:
@@ -139,6 +142,7 @@ def install() -> None:
 
     def rmtree_(path, *args, **kwargs):
         if _state["phase"].startswith("rotate") and f"rotate@{_state['step']}" == FAULT:
+            _event(f"tore {Path(path).name}")
             for name in ("optimizer.pt", "model.safetensors"):
                 Path(path, name).unlink(missing_ok=True)
             _die()

@@ -18,8 +18,9 @@ read from the job's beacon file). It checks that
   clock or speed (``train_seconds``; ``*_runtime`` and ``*_per_second`` of each logged evaluation
   and of the training summary) and the summary's ``train_loss``, which the Trainer computes over the
   updates of the last ``train()`` call only (after a resume: those since the checkpoint);
-- no launch resumed from a checkpoint that a kill had torn, and every torn checkpoint newer than the
-  one a launch resumed from was named in a warning.
+- no launch resumed from a checkpoint that a kill had torn, every torn checkpoint newer than the one
+  a launch resumed from was named in a warning, and ``checkpoint_problem`` finds every checkpoint the
+  faults tore (which ones they tore is tracked from the faults, not by reading the folders).
 
 Prints one line per launch and a summary (``--markdown``: as the table docs/reliability.md shows).
 """
@@ -94,14 +95,26 @@ def launch(folder: Path, flags: list[str], fault: str = "", kill_at: tuple[int, 
         process.wait()
     return {
         "returncode": process.returncode,
-        "phase": beacon.read_text() if beacon.exists() else "startup",
-        "saved": _saved(events),
+        "phase": beacon.read_text().strip() if beacon.exists() else "startup",
+        "events": events.read_text().splitlines() if events.exists() else [],
         "output": (folder / "log").read_text(),
     }
 
 
-def _saved(events: Path) -> list[int]:
-    return [int(line.split()[1]) for line in events.read_text().splitlines()] if events.exists() else []
+def torn_by(result: dict, torn: set[str]) -> set[str]:
+    """The checkpoints torn after a launch, from what the faults did (not from reading the folders):
+    those torn before and not saved again since, the one a kill interrupted while saving, the old one
+    a kill interrupted while the Trainer deleted it."""
+    torn = torn - {f"checkpoint-{line.split()[1]}" for line in result["events"] if line.startswith("saved")}
+    torn |= {line.split()[1] for line in result["events"] if line.startswith("tore")}
+    phase = result["phase"].split()
+    # (a kill at a random time just after trainer_state.json was written, before the beacon moved on,
+    # leaves a whole checkpoint: not counted as torn)
+    if result["returncode"] == -signal.SIGKILL and phase[:1] == ["save"] and phase[2:] != ["trainer_state.json"]:
+        torn.add(f"checkpoint-{phase[1]}")
+    if phase and phase[0] == "rotate":
+        torn.discard(f"checkpoint-{phase[1]}")  # trainer_state.json, its last file, is written
+    return torn
 
 
 def next_fault(
@@ -115,8 +128,9 @@ def next_fault(
         return "", (rng.randint(resumed_at + 1, min(max(planned, resumed_at + 1), end)), rng.uniform(0, 0.03))
     if kind == "step":
         return f"step@{rng.randint(resumed_at + 1, min(max(planned, resumed_at + 1), end))}", None
-    # eval, save:FILE and rotate happen at the checkpoint steps (every epoch)
-    step = max(planned, resumed_at + 1)
+    # eval, save:FILE and rotate happen at the checkpoint steps (every epoch); the Trainer deletes
+    # checkpoints once it has saved more than save_total_limit = 2 of them
+    step = max(planned, resumed_at + 1, 3 * UPDATES_PER_EPOCH if kind == "rotate" else 0)
     step = min(-(-step // UPDATES_PER_EPOCH) * UPDATES_PER_EPOCH, end)
     return f"{kind}@{step}", None
 
@@ -152,10 +166,15 @@ def faulted_run(folder: Path, flags: list[str], kills: int, seed: int, end: int,
         if index and unwarned:
             raise AssertionError(f"launch {index + 1}: no warning named the torn {sorted(unwarned)}")
         record["warned"] = sorted(warned)
-        torn -= {f"checkpoint-{step}" for step in result["saved"]}
-        if record["killed"]:
-            torn |= _torn_now(folder / "out")
-        elif result["returncode"] != 0:
+        torn = torn_by(result, torn)
+        undetected = sorted(
+            n for n in torn if (folder / "out" / n).is_dir() and not checkpoint_problem(folder / "out" / n)
+        )
+        if undetected:
+            raise AssertionError(
+                f"launch {index + 1}: checkpoint_problem finds nothing wrong with the torn {undetected}"
+            )
+        if not record["killed"] and result["returncode"] != 0:
             raise RuntimeError(f"launch {index + 1} failed ({result['returncode']}):\n{result['output'][-3000:]}")
         show(record)
         records.append(record)
@@ -164,10 +183,6 @@ def faulted_run(folder: Path, flags: list[str], kills: int, seed: int, end: int,
         found = last_complete_checkpoint(folder / "out", warn=False)
         resumed_at = int(found.name.split("-")[1]) if found else 0
     return records
-
-
-def _torn_now(out: Path) -> set[str]:
-    return {p.name for p in out.glob("checkpoint-*") if checkpoint_problem(p) is not None}
 
 
 def compare(straight: Path, faulted: Path) -> dict:

@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the job on ``argv`` (default: the command line); returns what it writes to metrics.json
     (``{}`` on the ranks other than 0 of a multi-process launch)."""
     args = parse_args(argv)
+    arguments = args.summary()  # as given (a resumed run that had stopped changes its Trainer's max_steps)
     started = time.time()
     if args.quiet:
         datasets.disable_progress_bars()
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     device = trainer.args.device
     summary = {
         "data": description,
-        "arguments": args.summary(),
+        "arguments": arguments,
         "train_seconds": round(train_seconds, 1),
         "world_size": trainer.args.world_size,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
