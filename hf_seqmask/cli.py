@@ -37,7 +37,7 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 from transformers.utils import logging as transformers_logging
 
 from . import SeqRecModel, SeqRecTrainer
-from .checkpoints import atomic_path, last_complete_checkpoint, stopped_at, write_text_atomic
+from .checkpoints import CheckpointSaveError, atomic_path, last_complete_checkpoint, stopped_at, write_text_atomic
 from .data import load_data
 from .evaluation import evaluate_test, format_table, model_input_columns
 from .job import (
@@ -79,11 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report = ValidationReport(show)
     time_limit = TimeLimit(args.max_minutes) if args.max_minutes else None
     trainer = _trainer(args, model, splits, report, time_limit)
-    resume = _resume_point(trainer, show)
-    stopped = stopped_at(resume) if resume else None
-    if stopped:  # the run had ended there and was killed after: finish it (best model, test), train no further
-        trainer.args.max_steps = stopped[0]
-    trainer.train(resume_from_checkpoint=resume)
+    stopped = _train(trainer, show)
     train_seconds = time.time() - started
     trainer.remove_callback(EarlyStoppingCallback)  # it watches validation only
     # Every rank evaluates its shard of the test users (the Trainer gathers them: each user once).
@@ -145,6 +141,22 @@ def _trainer(
         eval_data_collator=model.data_collator("eval"),
         callbacks=callbacks,
     )
+
+
+def _train(trainer: SeqRecTrainer, show: bool) -> tuple[int, int] | None:
+    """``trainer.train``, resumed as :func:`_resume_point` says. A run resumed from the checkpoint it
+    had stopped at (early stopping; killed while testing or saving) is finished -- best model, test --
+    without an update more (``Trainer.train`` would train on): returns ``(global_step, max_steps)``
+    then, ``None`` otherwise. A checkpoint that cannot be written (a full disk) exits naming it."""
+    resume = _resume_point(trainer, show)
+    stopped = stopped_at(resume) if resume else None
+    if stopped:
+        trainer.args.max_steps = stopped[0]
+    try:
+        trainer.train(resume_from_checkpoint=resume)
+    except CheckpointSaveError as error:  # the previous checkpoint is whole: --resume_from_checkpoint true
+        raise SystemExit(f"error: {error}") from None
+    return stopped
 
 
 def _resume_point(trainer: SeqRecTrainer, show: bool) -> str | None:
