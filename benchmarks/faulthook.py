@@ -20,6 +20,9 @@ It wraps a few functions of transformers and hf_seqmask (nothing of the job chan
   ``test``            after the second batch of the final test evaluation;
   ``final:model``     half-way through writing the final ``model/`` weights (into its temporary folder);
   ``final:metrics``   half-way through writing ``metrics.json`` (its temporary file, before the rename).
+
+``$FAULT_BREAK=rng`` breaks resuming on purpose (the Trainer restores no RNG state, so the dropout
+after a resume differs): the harness's negative control, which its comparison must catch.
 """
 
 from __future__ import annotations
@@ -156,6 +159,8 @@ def install() -> None:
                 _write_half_and_die(data, source)
         return replace(source, target, *args, **kwargs)
 
+    if os.environ.get("FAULT_BREAK") == "rng":  # the negative control: a resume without the RNG states
+        Trainer._load_rng_state = lambda self, checkpoint: None
     Trainer.training_step = training_step_
     Trainer.evaluate = evaluate_
     Trainer.prediction_step = prediction_step_

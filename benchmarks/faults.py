@@ -74,7 +74,9 @@ def job_flags(scheme: str, model: str) -> list[str]:
     ]  # fmt: skip
 
 
-def launch(folder: Path, flags: list[str], fault: str = "", kill_at: tuple[int, float] | None = None) -> dict:
+def launch(
+    folder: Path, flags: list[str], fault: str = "", kill_at: tuple[int, float] | None = None, broken: bool = False
+) -> dict:
     """One run of the job in ``folder``; ``kill_at=(step, delay)``: SIGKILL ``delay`` seconds after the
     beacon shows update ``step`` (or a later phase). Returns the exit status, the phase it died in,
     the checkpoints it saved and its output."""
@@ -82,6 +84,7 @@ def launch(folder: Path, flags: list[str], fault: str = "", kill_at: tuple[int, 
     for path in (beacon, events):
         path.unlink(missing_ok=True)
     env = {**os.environ, "FAULT": fault, "FAULT_BEACON": str(beacon), "FAULT_EVENTS": str(events)}
+    env["FAULT_BREAK"] = "rng" if broken else ""
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "benchmarks"), str(ROOT), env.get("PYTHONPATH", "")])
     with open(folder / "log", "w") as log:
         process = subprocess.Popen([sys.executable, "-c", LAUNCH, *flags], cwd=folder, env=env, stdout=log, stderr=log)
@@ -135,7 +138,9 @@ def next_fault(
     return f"{kind}@{step}", None
 
 
-def faulted_run(folder: Path, flags: list[str], kills: int, seed: int, end: int, show) -> list[dict]:
+def faulted_run(
+    folder: Path, flags: list[str], kills: int, seed: int, end: int, show, broken: bool = False
+) -> list[dict]:
     """Launch, kill, resume until ``kills`` kills are spent and a launch finishes; one record per launch
     (the straight run stopped after update ``end``: the kills are spread over updates 1 to ``end``)."""
     rng = random.Random(seed)
@@ -152,7 +157,9 @@ def faulted_run(folder: Path, flags: list[str], kills: int, seed: int, end: int,
         else:
             fault, kill_at = next_fault(kind, resumed_at, rng, (index + 1) * end // max(course, 1), end)
         before = {p.name for p in (folder / "out").glob("checkpoint-*")} if (folder / "out").is_dir() else set()
-        result = launch(folder, [*flags, "--resume_from_checkpoint", "true"] if index else flags, fault, kill_at)
+        result = launch(
+            folder, [*flags, "--resume_from_checkpoint", "true"] if index else flags, fault, kill_at, broken
+        )
         resumed = re.search(r"resuming from (\S+)", result["output"])
         record = {"launch": index + 1, "planned": kind, "fault": fault or (f"random@{kill_at[0]}" if kill_at else ""),
                   "killed": result["returncode"] == -signal.SIGKILL, "phase": result["phase"],
@@ -224,6 +231,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", default="bert")
     parser.add_argument("--workdir", type=Path, default=None, help="kept; default: a temporary folder")
     parser.add_argument("--markdown", action="store_true", help="the summary as docs/reliability.md shows it")
+    parser.add_argument(
+        "--break-rng-restore",
+        action="store_true",
+        help="negative control: the resumed launches restore no RNG state (the comparison must then fail)",
+    )
     args = parser.parse_args(argv)
     if args.kills < 1:
         parser.error(f"--kills must be >= 1, got {args.kills}")
@@ -239,7 +251,7 @@ def main(argv: list[str] | None = None) -> dict:
     end = round(
         json.loads((workdir / "straight" / "out" / "metrics.json").read_text())["epochs_trained"] * UPDATES_PER_EPOCH
     )
-    records = faulted_run(workdir / "faulted", flags, args.kills, args.seed, end, lambda r: print(json.dumps(r)))
+    records = faulted_run(workdir / "faulted", flags, args.kills, args.seed, end, print_json, args.break_rng_restore)
     verdict = compare(workdir / "straight" / "out", workdir / "faulted" / "out")
     kills = [r for r in records if r["killed"]]
     summary = {
@@ -254,6 +266,10 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print(_markdown(summary, args) if args.markdown else json.dumps(summary, indent=2))
     return summary
+
+
+def print_json(record: dict) -> None:
+    print(json.dumps(record), flush=True)
 
 
 def _file(phase: str) -> str:

@@ -167,7 +167,7 @@ def _resume_point(trainer: SeqRecTrainer, show: bool) -> str | None:
     if resume not in ("true", "True", "last"):
         return resume
     args = trainer.args
-    found = last_complete_checkpoint(args.output_dir, needs_training_state=not args.save_only_model)
+    found = last_complete_checkpoint(args.output_dir or ".", needs_training_state=not args.save_only_model)
     if show:
         where = f"resuming from {found}" if found else "training from the start"
         print(f"--resume_from_checkpoint {resume}: {where} (the newest whole checkpoint in {args.output_dir})")

@@ -106,7 +106,8 @@ class SeqRecTrainer(Trainer):
         """``Trainer.train``; ``resume_from_checkpoint=True`` means the newest whole checkpoint (a
         ``ValueError`` when ``output_dir`` holds none)."""
         if resume_from_checkpoint is True:
-            found = last_complete_checkpoint(self.args.output_dir, needs_training_state=not self.args.save_only_model)
+            output_dir = self.args.output_dir or "."
+            found = last_complete_checkpoint(output_dir, needs_training_state=not self.args.save_only_model)
             if found is None:
                 raise ValueError(f"No valid checkpoint found in output directory ({self.args.output_dir})")
             resume_from_checkpoint = str(found)

@@ -23,7 +23,7 @@ class ValidationReport(TrainerCallback):
         self.history: list[dict[str, Any]] = []
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self.history = [_record(entry, entry["epoch"], entry["step"]) for entry in state.log_history if _NDCG in entry]
+        self.history = [_record(e, e.get("epoch", 0), e.get("step", 0)) for e in state.log_history if _NDCG in e]
         return control
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
