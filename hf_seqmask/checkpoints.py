@@ -67,7 +67,7 @@ def checkpoint_problem(folder: str | os.PathLike, *, needs_training_state: bool 
     Example:
         >>> import tempfile
         >>> checkpoint_problem(tempfile.mkdtemp())
-        'no trainer_state.json'
+        'no model.safetensors, trainer_state.json, config.json, optimizer.pt, scheduler.pt, rng_state.pth'
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -75,7 +75,7 @@ def checkpoint_problem(folder: str | os.PathLike, *, needs_training_state: bool 
     names = {path.name for path in folder.iterdir()}
     required = [TRAINER_STATE, "config.json"]
     if needs_training_state:
-        required += [*TRAINING_STATE, "rng_state.pth" if "rng_state.pth" in names else "rng_state_0.pth"]
+        required += [*TRAINING_STATE, "rng_state_0.pth" if "rng_state_0.pth" in names else "rng_state.pth"]
     missing = [name for name in required if name not in names]
     if not any(name in names for name in WEIGHTS):
         missing.insert(0, "model.safetensors")
