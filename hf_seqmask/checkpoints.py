@@ -170,8 +170,8 @@ def stopped_at(folder: str | os.PathLike) -> tuple[int, int] | None:
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary path beside ``path`` (same folder and suffix) to write a file or a folder to; on
-    success it is renamed to ``path`` (a folder there is replaced: renamed aside, then removed), on
-    failure removed. A failed write raises :class:`CheckpointSaveError` naming ``path``.
+    success it is renamed to ``path`` (a folder there is replaced: renamed aside, then removed; when
+    nothing was written, ``path`` is left as it is), on failure removed. A failed write raises :class:`CheckpointSaveError` naming ``path``.
 
     Example:
         >>> import tempfile
@@ -187,6 +187,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     _remove(partial)
     try:
         yield partial
+        if not partial.exists():  # nothing written: nothing to rename
+            return
         if partial.is_dir():
             _fsync_tree(partial)
             if path.is_dir():

@@ -155,6 +155,9 @@ def test_atomic_writes_leave_the_old_file_or_the_new_one(tmp_path):
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
     write_text_atomic(target, "new")
     assert target.read_text() == "new"
+    with atomic_path(target):
+        pass  # nothing written (no picture to draw): the file stays
+    assert target.read_text() == "new"
     model = tmp_path / "model"
     for version in ("1", "2"):
         with atomic_path(model) as partial:
