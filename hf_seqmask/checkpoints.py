@@ -30,6 +30,7 @@ import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "CheckpointSaveError",
@@ -37,7 +38,7 @@ __all__ = [
     "atomic_path",
     "checkpoint_problem",
     "last_complete_checkpoint",
-    "stopped_at",
+    "stopped_early",
     "write_text_atomic",
 ]
 
@@ -155,23 +156,44 @@ def last_complete_checkpoint(
     return None
 
 
-def stopped_at(folder: str | os.PathLike) -> tuple[int, int] | None:
-    """``(global_step, max_steps)`` when the run had stopped at this checkpoint (early stopping, a
-    time limit, the end of its schedule: the Trainer saved it with ``should_training_stop`` set),
-    else ``None``. ``Trainer.train`` resumed from it would train on regardless."""
+def stopped_early(folder: str | os.PathLike, patience: int) -> tuple[int, int] | None:
+    """``(global_step, max_steps)`` when early stopping had ended the run at this checkpoint and would
+    again with ``patience``: saved with ``should_training_stop`` set before the end of its schedule,
+    transformers' ``EarlyStoppingCallback`` having counted ``patience`` validations or more without
+    improvement. ``None`` otherwise (a run resumed with a larger patience, or a longer schedule,
+    goes on). ``Trainer.train`` resumed from such a checkpoint would train on until the next validation.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / TRAINER_STATE).write_text(json.dumps({"global_step": 28, "max_steps": 48,
+        ...     "stateful_callbacks": {"TrainerControl": {"args": {"should_training_stop": True}},
+        ...     "EarlyStoppingCallback": {"attributes": {"early_stopping_patience_counter": 3}}}}))
+        >>> stopped_early(folder, patience=3), stopped_early(folder, patience=4)
+        ((28, 48), None)
+    """
     state = json.loads((Path(folder) / TRAINER_STATE).read_text())
-    control = state.get("stateful_callbacks", {}).get("TrainerControl", {})
-    control = control[-1] if isinstance(control, list) and control else control
-    if isinstance(control, dict) and control.get("args", {}).get("should_training_stop"):
+    callbacks = state.get("stateful_callbacks") or {}
+    control, early = (_last(callbacks.get(name)) for name in ("TrainerControl", "EarlyStoppingCallback"))
+    counter = early.get("attributes", {}).get("early_stopping_patience_counter", 0)
+    stopped = control.get("args", {}).get("should_training_stop", False)
+    if stopped and state["global_step"] < state["max_steps"] and patience and counter >= patience:
         return state["global_step"], state["max_steps"]
     return None
+
+
+def _last(value: Any) -> dict:
+    """A callback's saved state (the last one when several of its kind were saved)."""
+    value = value[-1] if isinstance(value, list) and value else value
+    return value if isinstance(value, dict) else {}
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary path beside ``path`` (same folder and suffix) to write a file or a folder to; on
     success it is renamed to ``path`` (a folder there is replaced: renamed aside, then removed; when
-    nothing was written, ``path`` is left as it is), on failure removed. A failed write raises :class:`CheckpointSaveError` naming ``path``.
+    nothing was written, ``path`` is left as it is), on failure removed. A failed write raises
+    :class:`CheckpointSaveError` naming ``path``.
 
     Example:
         >>> import tempfile

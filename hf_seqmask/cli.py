@@ -37,7 +37,7 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 from transformers.utils import logging as transformers_logging
 
 from . import SeqRecModel, SeqRecTrainer
-from .checkpoints import CheckpointSaveError, atomic_path, last_complete_checkpoint, stopped_at, write_text_atomic
+from .checkpoints import CheckpointSaveError, atomic_path, last_complete_checkpoint, stopped_early, write_text_atomic
 from .data import load_data
 from .evaluation import evaluate_test, format_table, model_input_columns
 from .job import (
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report = ValidationReport(show)
     time_limit = TimeLimit(args.max_minutes) if args.max_minutes else None
     trainer = _trainer(args, model, splits, report, time_limit)
-    stopped = _train(trainer, show)
+    stopped = _train(trainer, show, args.patience if args.validate_every else 0)
     train_seconds = time.time() - started
     trainer.remove_callback(EarlyStoppingCallback)  # it watches validation only
     # Every rank evaluates its shard of the test users (the Trainer gathers them: each user once).
@@ -143,13 +143,14 @@ def _trainer(
     )
 
 
-def _train(trainer: SeqRecTrainer, show: bool) -> tuple[int, int] | None:
-    """``trainer.train``, resumed as :func:`_resume_point` says. A run resumed from the checkpoint it
-    had stopped at (early stopping; killed while testing or saving) is finished -- best model, test --
-    without an update more (``Trainer.train`` would train on): returns ``(global_step, max_steps)``
-    then, ``None`` otherwise. A checkpoint that cannot be written (a full disk) exits naming it."""
+def _train(trainer: SeqRecTrainer, show: bool, patience: int) -> tuple[int, int] | None:
+    """``trainer.train``, resumed as :func:`_resume_point` says. A run resumed from the checkpoint
+    where early stopping had ended it (then killed while testing or saving) is finished -- best model,
+    test -- without an update more (``Trainer.train`` would train on to the next validation): returns
+    ``(global_step, max_steps)`` then, ``None`` otherwise. A checkpoint that cannot be written (a
+    full disk) exits naming it."""
     resume = _resume_point(trainer, show)
-    stopped = stopped_at(resume) if resume else None
+    stopped = stopped_early(resume, patience) if resume else None
     if stopped:
         trainer.args.max_steps = stopped[0]
     try:

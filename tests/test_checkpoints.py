@@ -21,7 +21,7 @@ from hf_seqmask.checkpoints import (
     atomic_path,
     checkpoint_problem,
     last_complete_checkpoint,
-    stopped_at,
+    stopped_early,
     write_text_atomic,
 )
 
@@ -141,9 +141,9 @@ def test_a_full_disk_while_saving_names_the_checkpoint_and_keeps_the_previous_on
     assert resumed.state.global_step == 4 and checkpoint_problem(out / "checkpoint-4") is None
 
 
-def test_stopped_at_reads_whether_the_run_had_ended_at_the_checkpoint(out):
-    assert stopped_at(out / "checkpoint-1") is None
-    assert stopped_at(out / "checkpoint-2") == (2, 2)  # the end of its schedule
+def test_the_end_of_a_schedule_is_not_an_early_stop(out):
+    assert stopped_early(out / "checkpoint-1", patience=3) is None
+    assert stopped_early(out / "checkpoint-2", patience=3) is None  # stopped at max_steps: a longer run goes on
 
 
 def test_atomic_writes_leave_the_old_file_or_the_new_one(tmp_path):
