@@ -39,6 +39,7 @@ __all__ = [
     "checkpoint_problem",
     "last_complete_checkpoint",
     "stopped_early",
+    "trainer_state",
     "write_text_atomic",
 ]
 
@@ -156,6 +157,11 @@ def last_complete_checkpoint(
     return None
 
 
+def trainer_state(folder: str | os.PathLike) -> dict[str, Any]:
+    """The ``trainer_state.json`` of a checkpoint, as a dict."""
+    return json.loads((Path(folder) / TRAINER_STATE).read_text())
+
+
 def stopped_early(folder: str | os.PathLike, patience: int) -> tuple[int, int] | None:
     """``(global_step, max_steps)`` when early stopping had ended the run at this checkpoint and would
     again with ``patience``: saved with ``should_training_stop`` set before the end of its schedule,
@@ -172,7 +178,7 @@ def stopped_early(folder: str | os.PathLike, patience: int) -> tuple[int, int] |
         >>> stopped_early(folder, patience=3), stopped_early(folder, patience=4)
         ((28, 48), None)
     """
-    state = json.loads((Path(folder) / TRAINER_STATE).read_text())
+    state = trainer_state(folder)
     callbacks = state.get("stateful_callbacks") or {}
     control, early = (_last(callbacks.get(name)) for name in ("TrainerControl", "EarlyStoppingCallback"))
     counter = early.get("attributes", {}).get("early_stopping_patience_counter", 0)

@@ -37,7 +37,7 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 from transformers.utils import logging as transformers_logging
 
 from . import SeqRecModel, SeqRecTrainer
-from .checkpoints import CheckpointSaveError, atomic_path, last_complete_checkpoint, stopped_early, write_text_atomic
+from .checkpoints import atomic_path, write_text_atomic
 from .data import load_data
 from .evaluation import evaluate_test, format_table, model_input_columns
 from .job import (
@@ -47,6 +47,7 @@ from .job import (
     ValidationReport,
     model_config,
     parse_args,
+    resuming,
     stop_reason,
     training_arguments,
 )
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report = ValidationReport(show)
     time_limit = TimeLimit(args.max_minutes) if args.max_minutes else None
     trainer = _trainer(args, model, splits, report, time_limit)
-    stopped = _train(trainer, show, args.patience if args.validate_every else 0)
+    schedule = resuming.train(trainer, show, args.patience if args.validate_every else 0, len(splits["train"]))
     train_seconds = time.time() - started
     trainer.remove_callback(EarlyStoppingCallback)  # it watches validation only
     # Every rank evaluates its shard of the test users (the Trainer gathers them: each user once).
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "world_size": trainer.args.world_size,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "epochs_trained": round(trainer.state.epoch or 0, 2),
-        "stopped_by": stop_reason(trainer.state, time_limit, max_steps=stopped[1] if stopped else None),
+        "stopped_by": stop_reason(trainer.state, time_limit, max_steps=schedule),
         "validation": {"history": report.history, "best": best} if report.history else None,
         "test": rows,
         "log_history": trainer.state.log_history,  # what curves.png shows
@@ -141,38 +142,6 @@ def _trainer(
         eval_data_collator=model.data_collator("eval"),
         callbacks=callbacks,
     )
-
-
-def _train(trainer: SeqRecTrainer, show: bool, patience: int) -> tuple[int, int] | None:
-    """``trainer.train``, resumed as :func:`_resume_point` says. A run resumed from the checkpoint
-    where early stopping had ended it (then killed while testing or saving) is finished -- best model,
-    test -- without an update more (``Trainer.train`` would train on to the next validation): returns
-    ``(global_step, max_steps)`` then, ``None`` otherwise. A checkpoint that cannot be written (a
-    full disk) exits naming it."""
-    resume = _resume_point(trainer, show)
-    stopped = stopped_early(resume, patience) if resume else None
-    if stopped:
-        trainer.args.max_steps = stopped[0]
-    try:
-        trainer.train(resume_from_checkpoint=resume)
-    except CheckpointSaveError as error:  # the previous checkpoint is whole: --resume_from_checkpoint true
-        raise SystemExit(f"error: {error}") from None
-    return stopped
-
-
-def _resume_point(trainer: SeqRecTrainer, show: bool) -> str | None:
-    """Where ``--resume_from_checkpoint`` resumes: ``true`` (or ``last``) is the newest whole checkpoint
-    in the output folder (torn ones skipped with a warning naming them), or none -- training starts
-    from the beginning, so a job relaunched after a kill with the same command always goes on."""
-    resume = trainer.args.resume_from_checkpoint
-    if resume not in ("true", "True", "last"):
-        return resume
-    args = trainer.args
-    found = last_complete_checkpoint(args.output_dir or ".", needs_training_state=not args.save_only_model)
-    if show:
-        where = f"resuming from {found}" if found else "training from the start"
-        print(f"--resume_from_checkpoint {resume}: {where} (the newest whole checkpoint in {args.output_dir})")
-    return str(found) if found else None
 
 
 def print_recommendations(model: SeqRecModel, example: dict[str, Any], item_names: dict) -> None:

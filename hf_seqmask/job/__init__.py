@@ -1,5 +1,6 @@
 """The main job's library side: its options and their parsing (``arguments``), the configs built from
-them (``configs``) and its Trainer callbacks (``callbacks``). ``hf_seqmask.cli`` is the script over them."""
+them (``configs``), its Trainer callbacks (``callbacks``) and where a relaunched job resumes
+(``resuming``). ``hf_seqmask.cli`` is the script over them."""
 
 from .arguments import (
     DATACLASSES,

@@ -51,3 +51,19 @@ def test_a_full_disk_while_the_job_saves_names_the_checkpoint_and_a_relaunch_goe
     assert f"--resume_from_checkpoint true: resuming from {out / 'checkpoint-5'}" in capsys.readouterr().out
     assert [record["step"] for record in summary["validation"]["history"]] == [5, 10, 15]  # epoch 1's kept
     assert summary["epochs_trained"] == 3 and (out / "model" / "model.safetensors").is_file()
+
+
+def test_a_finished_run_killed_before_its_outputs_were_written_is_finished_without_another_update(tmp_path):
+    # 40 users, batches of 8: 5 updates an epoch; 7 updates end in the middle of the second epoch, where
+    # transformers' Trainer, resumed from checkpoint-7, would train update 8.
+    _interactions().to_csv(tmp_path / "clicks.csv", index=False)
+    flags = ["--dataset", str(tmp_path / "clicks.csv"), *OWN, "--scheme", "clm", "--model", "gpt2",
+             "--hidden-size", "16", "--max-length", "12", "--batch-size", "8", "--max-steps", "7",
+             "--save_strategy", "steps", "--save_steps", "7", "--quiet"]  # fmt: skip
+    flags += ["--output-dir", str(tmp_path / "out")]
+    first = main(flags)
+    weights = (tmp_path / "out" / "model" / "model.safetensors").read_bytes()
+    again = main([*flags, "--resume_from_checkpoint", "true"])  # as after a kill while testing
+    assert again["log_history"][-2]["step"] == first["log_history"][-2]["step"] == 7
+    assert (tmp_path / "out" / "model" / "model.safetensors").read_bytes() == weights
+    assert again["test"] == first["test"] and again["stopped_by"] == first["stopped_by"] == "schedule"
