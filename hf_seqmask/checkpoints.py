@@ -108,7 +108,7 @@ def _file_problem(path: Path) -> str | None:
                 end = max((info.header_offset + info.compress_size for info in archive.infolist()), default=0)
             if end > path.stat().st_size:
                 return "cut short"
-    except (OSError, ValueError, zipfile.BadZipFile) as error:  # JSONDecodeError is a ValueError
+    except (OSError, ValueError, LookupError, TypeError, AttributeError, struct.error, zipfile.BadZipFile) as error:
         return f"unreadable ({type(error).__name__}: {error})"
     return None
 

@@ -75,6 +75,7 @@ def test_whole_checkpoints_have_no_problem(out):
         (lambda c: _cut(c / "optimizer.pt"), "optimizer.pt: unreadable (BadZipFile"),
         (lambda c: _cut(c / "rng_state.pth", 0.9), "rng_state.pth: unreadable (BadZipFile"),
         (lambda c: (c / "scheduler.pt").write_bytes(b""), "scheduler.pt: unreadable (BadZipFile"),
+        (lambda c: (c / "model.safetensors").write_bytes(b"\x02" + bytes(7) + b"[]"), "model.safetensors: unreadable"),
         (lambda c: (c / "optimizer.pt").unlink(), "no optimizer.pt"),  # rotation: some files deleted
         (lambda c: [(c / n).unlink() for n in ("model.safetensors", "rng_state.pth")], "no model.safetensors, rng"),
         (lambda c: shutil.rmtree(c) or c.mkdir(), "no model.safetensors, trainer_state.json, config.json"),
