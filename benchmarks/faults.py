@@ -152,6 +152,8 @@ def faulted_run(
     resumed_at = 0
     for index in range(len(plan) + 1):
         kind = plan[index] if index < len(plan) else "none"
+        if kind not in (*FINAL, "none") and resumed_at >= end:  # the course is done: only its end is left
+            kind = FINAL[index % len(FINAL)]
         if kind == "none":
             fault, kill_at = "", None
         else:
