@@ -37,9 +37,20 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 from transformers.utils import logging as transformers_logging
 
 from . import SeqRecModel, SeqRecTrainer
+from .checkpoints import atomic_path, write_text_atomic
 from .data import load_data
 from .evaluation import evaluate_test, format_table, model_input_columns
-from .job import Job, TimeLimit, ValidationReport, model_config, parse_args, stop_reason, training_arguments
+from .job import (
+    Job,
+    LogAtCheckpoints,
+    TimeLimit,
+    ValidationReport,
+    model_config,
+    parse_args,
+    resuming,
+    stop_reason,
+    training_arguments,
+)
 
 __all__ = ["main", "print_recommendations"]
 
@@ -48,6 +59,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the job on ``argv`` (default: the command line); returns what it writes to metrics.json
     (``{}`` on the ranks other than 0 of a multi-process launch)."""
     args = parse_args(argv)
+    arguments = args.summary()  # as given (a resumed run that had stopped changes its Trainer's max_steps)
     started = time.time()
     if args.quiet:
         datasets.disable_progress_bars()
@@ -68,10 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report = ValidationReport(show)
     time_limit = TimeLimit(args.max_minutes) if args.max_minutes else None
     trainer = _trainer(args, model, splits, report, time_limit)
-    resume: str | bool | None = trainer.args.resume_from_checkpoint
-    if resume in ("true", "True", "last"):
-        resume = True
-    trainer.train(resume_from_checkpoint=resume)
+    schedule = resuming.train(trainer, show, args.patience if args.validate_every else 0, len(splits["train"]))
     train_seconds = time.time() - started
     trainer.remove_callback(EarlyStoppingCallback)  # it watches validation only
     # Every rank evaluates its shard of the test users (the Trainer gathers them: each user once).
@@ -81,26 +90,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = evaluate_test(model, splits, test_metrics)
     print(format_table(rows))
     output_dir = Path(trainer.args.output_dir or "out/train")
-    model.save_pretrained(output_dir / "model")  # with its masking spec and item vocabulary
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(output_dir / "model") as partial:  # never half a model: a temporary folder, renamed
+        model.save_pretrained(partial)  # with its masking spec and item vocabulary
     best = max(report.history, key=lambda r: r["ndcg@10"]) if report.history else None
     device = trainer.args.device
     summary = {
         "data": description,
-        "arguments": args.summary(),
+        "arguments": arguments,
         "train_seconds": round(train_seconds, 1),
         "world_size": trainer.args.world_size,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "epochs_trained": round(trainer.state.epoch or 0, 2),
-        "stopped_by": stop_reason(trainer.state, time_limit),
+        "stopped_by": stop_reason(trainer.state, time_limit, max_steps=schedule),
         "validation": {"history": report.history, "best": best} if report.history else None,
         "test": rows,
         "log_history": trainer.state.log_history,  # what curves.png shows
     }
-    (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
+    write_text_atomic(output_dir / "metrics.json", json.dumps(summary, indent=2))
     print(f"saved the model to {output_dir / 'model'} and the metrics to {output_dir / 'metrics.json'}")
     from .plots import plot_training_curves
 
-    if plot_training_curves(trainer.state.log_history, output_dir / "curves.png", title=description):
+    with atomic_path(output_dir / "curves.png") as partial:
+        drawn = plot_training_curves(trainer.state.log_history, partial, title=description)
+    if drawn:
         print(f"the loss and validation curves are in {output_dir / 'curves.png'}")
     print_recommendations(model, splits["test"][0], item_names)
     return summary
@@ -114,7 +127,7 @@ def _trainer(
     time_limit: TimeLimit | None,
 ) -> SeqRecTrainer:
     """The Trainer on the train split, validating on the validation split, with the job's callbacks."""
-    callbacks: list[TrainerCallback] = [report]
+    callbacks: list[TrainerCallback] = [report, LogAtCheckpoints()]
     if args.validate_every and args.patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.patience))
     if time_limit:

@@ -4,11 +4,15 @@ ranking metrics (history excluded) from ``trainer.evaluate()``."""
 from __future__ import annotations
 
 import functools
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from transformers import Trainer
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from .checkpoints import CheckpointSaveError, last_complete_checkpoint
 from .collators import SequenceCollator
 from .metrics import make_compute_metrics, make_preprocess_logits_for_metrics
 from .optim import SparseDenseAdam, clip_grad_norm_sparse_aware
@@ -29,7 +33,13 @@ class SeqRecTrainer(Trainer):
       them; with it ``metric_for_best_model="eval_ndcg@10"`` and transformers' ``EarlyStoppingCallback``
       stop on the headline metric;
     - :class:`~hf_seqmask.resume.CollatorEpochCallback` for an hf_seqmask training collator, so a
-      resumed run draws the same masks as an uninterrupted one.
+      resumed run draws the same masks as an uninterrupted one;
+    - checkpoints a killed run can trust: ``train(resume_from_checkpoint=True)`` resumes from the
+      newest *whole* ``checkpoint-N`` (:func:`~hf_seqmask.checkpoints.last_complete_checkpoint`
+      skips a folder torn by a kill while saving, with a warning naming it); a checkpoint is written
+      into a fresh folder (a torn one of the same step left by a killed run is removed first), and a
+      failed write (a full disk) raises :class:`~hf_seqmask.checkpoints.CheckpointSaveError` naming
+      the folder, which is removed; the previous checkpoint is left as it was.
 
     A plain ``transformers.Trainer`` trains the same way (add ``CollatorEpochCallback(collator)`` for
     exact resume) and evaluates once its ``data_collator`` is an eval-mode collator.
@@ -91,6 +101,33 @@ class SeqRecTrainer(Trainer):
             )
             return self.optimizer
         return super().create_optimizer(*args, **kwargs)
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any) -> Any:
+        """``Trainer.train``; ``resume_from_checkpoint=True`` means the newest whole checkpoint (a
+        ``ValueError`` when ``output_dir`` holds none)."""
+        if resume_from_checkpoint is True:
+            output_dir = self.args.output_dir or "."
+            found = last_complete_checkpoint(output_dir, needs_training_state=not self.args.save_only_model)
+            if found is None:
+                raise ValueError(f"No valid checkpoint found in output directory ({self.args.output_dir})")
+            resume_from_checkpoint = str(found)
+        return super().train(resume_from_checkpoint, *args, **kwargs)
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        if self.args.should_save and folder.exists():  # torn by a killed run: never mixed with the new files
+            shutil.rmtree(folder)
+        self.accelerator.wait_for_everyone()  # no rank writes its RNG state into the folder before that
+        try:
+            super()._save_checkpoint(model, trial)
+        except (OSError, RuntimeError) as error:  # torch.save reports a full disk as a RuntimeError
+            if self.args.should_save:
+                shutil.rmtree(folder, ignore_errors=True)
+            previous = last_complete_checkpoint(folder.parent, warn=False)
+            kept = f"the previous checkpoint {previous} is untouched" if previous else "no earlier checkpoint exists"
+            raise CheckpointSaveError(
+                f"could not write the checkpoint {folder} ({type(error).__name__}: {error}); it was removed and {kept}",
+            ) from error
 
     def _with_eval_collator(self, build: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         train_collator = self.data_collator

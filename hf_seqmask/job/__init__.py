@@ -1,5 +1,6 @@
 """The main job's library side: its options and their parsing (``arguments``), the configs built from
-them (``configs``) and its Trainer callbacks (``callbacks``). ``hf_seqmask.cli`` is the script over them."""
+them (``configs``), its Trainer callbacks (``callbacks``) and where a relaunched job resumes
+(``resuming``). ``hf_seqmask.cli`` is the script over them."""
 
 from .arguments import (
     DATACLASSES,
@@ -10,7 +11,7 @@ from .arguments import (
     ModelArguments,
     parse_args,
 )
-from .callbacks import TimeLimit, ValidationReport, stop_reason
+from .callbacks import LogAtCheckpoints, TimeLimit, ValidationReport, stop_reason
 from .configs import backbone_config, model_config, training_arguments
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Job",
     "JobArguments",
     "JobTrainingArguments",
+    "LogAtCheckpoints",
     "MaskingArguments",
     "ModelArguments",
     "TimeLimit",

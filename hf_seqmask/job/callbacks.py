@@ -13,23 +13,48 @@ class ValidationReport(TrainerCallback):
     """Prints each validation NDCG@10 on rank 0 and keeps the records for metrics.json.
 
     Each record's ``epoch`` is the Trainer's own (``state.epoch``, which counts batches, so gradient
-    accumulation and the number of processes are accounted for), rounded to 2 decimals.
+    accumulation and the number of processes are accounted for), rounded to 2 decimals. A resumed
+    run starts from the validations in its checkpoint's ``log_history``, so its record is the
+    uninterrupted run's.
     """
 
     def __init__(self, show: bool) -> None:
         self.show = show
         self.history: list[dict[str, Any]] = []
 
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.history = [_record(e, e.get("epoch", 0), e.get("step", 0)) for e in state.log_history if _NDCG in e]
+        return control
+
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if not metrics or "eval_ndcg@10" not in metrics:
+        if not metrics or _NDCG not in metrics:
             return control
-        epoch = round(state.epoch or 0, 2)
-        record = {"epoch": epoch, "step": state.global_step}
-        record.update({key.removeprefix("eval_"): value for key, value in metrics.items() if "@" in key})
+        record = _record(metrics, state.epoch or 0, state.global_step)
         self.history.append(record)
         if self.show:
-            print(f"validation, epoch {epoch:g}: ndcg@10 {record['ndcg@10']:.4f}")
+            print(f"validation, epoch {record['epoch']:g}: ndcg@10 {record['ndcg@10']:.4f}")
         return control
+
+
+_NDCG = "eval_ndcg@10"
+
+
+def _record(metrics: dict[str, Any], epoch: float, step: int) -> dict[str, Any]:
+    record = {"epoch": round(epoch, 2), "step": step}
+    record.update({key.removeprefix("eval_"): value for key, value in metrics.items() if "@" in key})
+    return record
+
+
+class LogAtCheckpoints(TrainerCallback):
+    """Logs the training loss at every checkpoint too, so a run resumed from one starts with nothing
+    unlogged: the Trainer does not save the loss summed since the last log, and a resumed run's next
+    logged loss would average only the steps since the resume (not those of the uninterrupted run)."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        control.should_log = control.should_log or control.should_save
+        return control
+
+    on_epoch_end = on_step_end
 
 
 class TimeLimit(TrainerCallback):
@@ -62,10 +87,11 @@ class TimeLimit(TrainerCallback):
         return control
 
 
-def stop_reason(state: TrainerState, time_limit: TimeLimit | None) -> str:
-    """Why training ended: the epochs ran out (``"schedule"``), ``"early stopping"``, or the ``"time limit"``."""
+def stop_reason(state: TrainerState, time_limit: TimeLimit | None, max_steps: int | None = None) -> str:
+    """Why training ended: the epochs ran out (``"schedule"``), ``"early stopping"``, or the ``"time limit"``
+    (``max_steps``: the schedule's updates, when not ``state.max_steps``)."""
     if time_limit and time_limit.stopped_at_step == state.global_step:
         return "time limit"
-    if state.global_step < state.max_steps:
+    if state.global_step < (max_steps or state.max_steps):
         return "early stopping"
     return "schedule"

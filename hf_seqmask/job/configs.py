@@ -88,6 +88,8 @@ def training_arguments(args: Job, train_rows: int) -> TrainingArguments:
             eval_strategy="steps", eval_steps=every, save_strategy="steps", save_steps=every, save_total_limit=2,
             load_best_model_at_end=True, metric_for_best_model="eval_ndcg@10", greater_is_better=True,
         )  # fmt: skip
+        if args.patience:  # a resumed run goes on counting validations without improvement where it stopped
+            changes["restore_callback_states_from_checkpoint"] = True
     if not changes:
         return training
     values = {f.name: getattr(training, f.name) for f in training.__dataclass_fields__.values() if f.init}

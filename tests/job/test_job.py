@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from hf_seqmask.cli import main
 from hf_seqmask.resume import updates_per_epoch
@@ -25,3 +26,44 @@ def test_validation_epochs_count_epochs_under_gradient_accumulation(tmp_path, ca
     assert [record["step"] for record in history] == [updates, 2 * updates, 3 * updates]
     assert "validation, epoch 2: ndcg@10 " in capsys.readouterr().out
     assert summary["epochs_trained"] == 3
+
+
+def test_a_full_disk_while_the_job_saves_names_the_checkpoint_and_a_relaunch_goes_on(tmp_path, capsys, monkeypatch):
+    _interactions().to_csv(tmp_path / "clicks.csv", index=False)
+    out = tmp_path / "out"
+    flags = ["--dataset", str(tmp_path / "clicks.csv"), *OWN, *SMALL, "--output-dir", str(out)]
+    flags += ["--resume_from_checkpoint", "true"]  # the same command before and after: no checkpoint yet at first
+    save = torch.save
+
+    def full_disk(obj, path, *args, **kwargs):
+        if str(path).endswith("checkpoint-10/optimizer.pt"):
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file")
+        return save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(SystemExit) as raised:
+        main(flags)
+    assert f"error: could not write the checkpoint {out / 'checkpoint-10'} (RuntimeError: " in str(raised.value)
+    assert f"the previous checkpoint {out / 'checkpoint-5'} is untouched" in str(raised.value)
+    assert "--resume_from_checkpoint true: training from the start" in capsys.readouterr().out
+    monkeypatch.setattr(torch, "save", save)
+    summary = main(flags)
+    assert f"--resume_from_checkpoint true: resuming from {out / 'checkpoint-5'}" in capsys.readouterr().out
+    assert [record["step"] for record in summary["validation"]["history"]] == [5, 10, 15]  # epoch 1's kept
+    assert summary["epochs_trained"] == 3 and (out / "model" / "model.safetensors").is_file()
+
+
+def test_a_finished_run_killed_before_its_outputs_were_written_is_finished_without_another_update(tmp_path):
+    # 40 users, batches of 8: 5 updates an epoch; 7 updates end in the middle of the second epoch, where
+    # transformers' Trainer, resumed from checkpoint-7, would train update 8.
+    _interactions().to_csv(tmp_path / "clicks.csv", index=False)
+    flags = ["--dataset", str(tmp_path / "clicks.csv"), *OWN, "--scheme", "clm", "--model", "gpt2",
+             "--hidden-size", "16", "--max-length", "12", "--batch-size", "8", "--max-steps", "7",
+             "--save_strategy", "steps", "--save_steps", "7", "--quiet"]  # fmt: skip
+    flags += ["--output-dir", str(tmp_path / "out")]
+    first = main(flags)
+    weights = (tmp_path / "out" / "model" / "model.safetensors").read_bytes()
+    again = main([*flags, "--resume_from_checkpoint", "true"])  # as after a kill while testing
+    assert again["log_history"][-2]["step"] == first["log_history"][-2]["step"] == 7
+    assert (tmp_path / "out" / "model" / "model.safetensors").read_bytes() == weights
+    assert again["test"] == first["test"] and again["stopped_by"] == first["stopped_by"] == "schedule"
