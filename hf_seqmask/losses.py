@@ -39,10 +39,14 @@ def target_selection(labels: torch.Tensor, *, shift: bool) -> tuple[torch.Tensor
     return where, labels[:, 1:][is_target[:, 1:]]
 
 
-def cross_entropy_or_zero(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of ``logits`` (T, V) against ``targets`` (T,); 0 (with a graph) when T = 0."""
+def cross_entropy_or_zero(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Mean cross-entropy of ``logits`` (T, V) against ``targets`` (T,); 0 (with a graph) when T = 0.
+    ``label_smoothing``: ``F.cross_entropy``'s (the target keeps ``1 - label_smoothing``, the rest spread
+    over all V ids; 0 is the plain cross-entropy, bit for bit)."""
     if targets.numel() == 0:
         return logits.sum() * 0.0
+    if label_smoothing:
+        return F.cross_entropy(logits.float(), targets, label_smoothing=label_smoothing)
     return F.cross_entropy(logits.float(), targets)
 
 

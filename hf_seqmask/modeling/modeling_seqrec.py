@@ -30,6 +30,7 @@ from ..mask_embedding import MaskEmbedding
 from .backbones import (
     build_language_model,
     candidate_scores,
+    check_gradient_checkpointing,
     has_item_head,
     head_input,
     hidden_states,
@@ -81,6 +82,8 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
     # Side features arrive as **kwargs; this tells the Trainer not to pass its loss kwargs
     # (num_items_in_batch) and to average the per-batch mean losses over gradient accumulation.
     accepts_loss_kwargs = False
+    # Delegated to the backbone's layers; refused for a family whose HF model has none (XLNet).
+    supports_gradient_checkpointing = True
 
     def __init__(self, config: SeqRecConfig) -> None:
         super().__init__(config)
@@ -213,6 +216,14 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
             model.set_vocabulary(ItemVocabulary.from_pretrained(directory))
         return model
 
+    def _set_gradient_checkpointing(self, enable: bool = True, *args: Any, **kwargs: Any) -> None:
+        """What ``gradient_checkpointing_enable`` (``activation_checkpointing_enable``, the Trainer's
+        ``gradient_checkpointing=True``) reaches: the backbone's (and generator's) layers checkpointed,
+        or a ``ValueError`` naming the family whose HF model has no checkpointing (XLNet)."""
+        if enable:
+            check_gradient_checkpointing(self)
+        super()._set_gradient_checkpointing(enable, *args, **kwargs)
+
     # ------------------------------------------------------------------------------------ forward
     def forward(
         self,
@@ -336,7 +347,7 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
             loss = chunked_cross_entropy(z, decoder.weight, decoder.bias, targets, chunk_size=config.softmax_chunk_size)
             return loss, None
         logits = item_logits(self.backbone, hidden[where])  # (T, V)
-        return losses.cross_entropy_or_zero(logits, targets), logits
+        return losses.cross_entropy_or_zero(logits, targets, config.label_smoothing), logits
 
 
 def _checked_batch(
