@@ -81,7 +81,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = evaluate_test(model, splits, test_metrics)
     print(format_table(rows))
     output_dir = Path(trainer.args.output_dir or "out/train")
-    model.save_pretrained(output_dir / "model")  # with its masking spec and item vocabulary
     best = max(report.history, key=lambda r: r["ndcg@10"]) if report.history else None
     device = trainer.args.device
     summary = {
@@ -96,6 +95,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "test": rows,
         "log_history": trainer.state.log_history,  # what curves.png shows
     }
+    # With its masking spec, item vocabulary and a model card that holds the data and the test table.
+    model.save_pretrained(output_dir / "model", model_card={"data": description, "metrics": rows})
     (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
     print(f"saved the model to {output_dir / 'model'} and the metrics to {output_dir / 'metrics.json'}")
     from .plots import plot_training_curves

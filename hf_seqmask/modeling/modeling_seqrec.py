@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
-from .. import _rtd, _seeding, losses, spec
+from .. import _rtd, _seeding, hub, losses, spec
 from ..chunked_softmax import chunked_cross_entropy
 from ..collators import SequenceCollator
 from ..data.vocabulary import VOCABULARY_FILE, ItemVocabulary
@@ -40,6 +40,7 @@ from .backbones import (
 )
 from .configuration import SeqRecConfig
 from .embeddings import MultiHotEmbedding, side_embedding_layers
+from .model_card import write_model_card
 from .outputs import SeqRecOutput
 from .serving import SeqRecServingMixin
 
@@ -199,21 +200,34 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
                 )
         self.vocabulary = vocabulary
 
-    def save_pretrained(self, save_directory: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
-        """``PreTrainedModel.save_pretrained`` plus the item vocabulary (``item_vocabulary.json``)."""
+    def save_pretrained(
+        self, save_directory: str | os.PathLike, *args: Any, model_card: dict[str, Any] | bool = True, **kwargs: Any
+    ) -> None:
+        """``PreTrainedModel.save_pretrained`` plus the item vocabulary (``item_vocabulary.json``) and a
+        model card (``README.md``: how to load, the masking spec, data, metrics, intended use,
+        limitations; :func:`~hf_seqmask.modeling.model_card.model_card`). ``model_card``: ``True``, a
+        dict of the card's fields (``data``, ``metrics``, ``license``, ``tags``, ``intended_use``), or
+        ``False`` for no card; a ``README.md`` that hf_seqmask did not write is kept."""
         super().save_pretrained(save_directory, *args, **kwargs)
-        if self.vocabulary is not None and kwargs.get("is_main_process", True):
+        if not kwargs.get("is_main_process", True):
+            return
+        if self.vocabulary is not None:
             self.vocabulary.save_pretrained(Path(save_directory))
+        if model_card is not False:
+            info = model_card if isinstance(model_card, dict) else {}
+            write_model_card(save_directory, self.config, vocabulary=self.vocabulary, **info)
 
     @classmethod
     def from_pretrained(  # type: ignore[override]  # same arguments, passed through
         cls, pretrained_model_name_or_path: str | os.PathLike, *args: Any, **kwargs: Any
     ) -> Any:
-        """``PreTrainedModel.from_pretrained`` plus the item vocabulary saved next to the weights."""
+        """``PreTrainedModel.from_pretrained`` plus the item vocabulary saved beside the weights, found
+        where the weights were (a folder, or a Hub repo through the HF cache: :mod:`hf_seqmask.hub`);
+        a model saved without one loads without one."""
         model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
-        directory = Path(pretrained_model_name_or_path)
-        if (directory / VOCABULARY_FILE).is_file():
-            model.set_vocabulary(ItemVocabulary.from_pretrained(directory))
+        path = hub.resolve_file(pretrained_model_name_or_path, VOCABULARY_FILE, **hub.hub_options(kwargs))
+        if path is not None:
+            model.set_vocabulary(ItemVocabulary.from_file(path))
         return model
 
     def _set_gradient_checkpointing(self, enable: bool = True, *args: Any, **kwargs: Any) -> None:
