@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from transformers import Trainer
 
@@ -64,7 +64,7 @@ class SeqRecTrainer(Trainer):
         if self.args.label_smoothing_factor:
             # The model smooths its own loss over the target positions; the Trainer's LabelSmoother would
             # take the labels away from the model and read (B, L, V) logits that it never builds.
-            self.model.config.label_smoothing = self.args.label_smoothing_factor
+            cast(Any, self.model).config.label_smoothing = self.args.label_smoothing_factor
             self.label_smoother = None
         if eval_data_collator is None:
             if not isinstance(self.data_collator, SequenceCollator):

@@ -7,30 +7,28 @@ It computes the loss itself, over target positions only, so a batch without any 
 of 0 rather than HF's NaN, and in eval/predict batches (which carry ``prediction_positions``) it
 returns the scores of every item at each row's prediction position: ``logits`` of shape (B, V).
 
-The family facts live in :mod:`.backbones`, the serving side in :mod:`.serving`, ELECTRA's step in
-:mod:`hf_seqmask._rtd` and the sampled losses in :mod:`hf_seqmask.losses`.
+The family facts live in :mod:`.backbones`, the serving side in :mod:`.serving`, the saved state
+(vocabulary, model card, Hub) in :mod:`.saving`, ELECTRA's step in :mod:`hf_seqmask._rtd` and the
+sampled losses in :mod:`hf_seqmask.losses`.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
 from typing import Any, cast
 
 import torch
 from torch import nn
 from transformers import PreTrainedModel
 
-from .. import _rtd, _seeding, hub, losses, spec
+from .. import _rtd, _seeding, losses, spec
 from ..chunked_softmax import chunked_cross_entropy
 from ..collators import SequenceCollator
-from ..data.vocabulary import VOCABULARY_FILE, ItemVocabulary
+from ..data.vocabulary import ItemVocabulary
 from ..mask_embedding import MaskEmbedding
 from .backbones import (
     build_language_model,
     candidate_scores,
-    check_gradient_checkpointing,
     has_item_head,
     head_input,
     hidden_states,
@@ -40,12 +38,13 @@ from .backbones import (
 )
 from .configuration import SeqRecConfig
 from .embeddings import MultiHotEmbedding, side_embedding_layers
-from .model_card import write_model_card
 from .outputs import SeqRecOutput
+from .saving import SeqRecSavingMixin
 from .serving import SeqRecServingMixin
 
 
-class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
+# (mypy: the mixin's from_pretrained takes PreTrainedModel's arguments as *args, **kwargs and passes them on)
+class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # type: ignore[misc]
     """An HF language model trained for next-item prediction with one of the four masking schemes.
 
     Pass it to ``transformers.Trainer`` with the matching collator; ``forward`` names every key the
@@ -182,61 +181,6 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
         ``max_seq_length``, side features, ``masking``); ``overrides``: per-run options (``seed``,
         ``item_frequencies``, ...). See :func:`hf_seqmask.spec.collator_from_config`."""
         return spec.collator_from_config(self.config, mode, **overrides)
-
-    def set_vocabulary(self, vocabulary: ItemVocabulary | None) -> None:
-        """Attach the item vocabulary (raw ids <-> ids): saved by ``save_pretrained``, restored by
-        ``from_pretrained``, used by :meth:`recommend`. Its ids must be the model's."""
-        if vocabulary is not None:
-            config = self.config
-            if vocabulary.vocab_size != config.backbone_config.vocab_size:
-                raise ValueError(
-                    f"the vocabulary has {vocabulary.vocab_size} ids but the model's vocab_size is "
-                    f"{config.backbone_config.vocab_size}"
-                )
-            if (vocabulary.pad_token_id, vocabulary.mask_token_id) != (config.pad_token_id, config.mask_token_id):
-                raise ValueError(
-                    f"the vocabulary reserves pad={vocabulary.pad_token_id}, mask={vocabulary.mask_token_id} but the "
-                    f"model's config says pad_token_id={config.pad_token_id}, mask_token_id={config.mask_token_id}"
-                )
-        self.vocabulary = vocabulary
-
-    def save_pretrained(
-        self, save_directory: str | os.PathLike, *args: Any, model_card: dict[str, Any] | bool = True, **kwargs: Any
-    ) -> None:
-        """``PreTrainedModel.save_pretrained`` plus the item vocabulary (``item_vocabulary.json``) and a
-        model card (``README.md``: how to load, the masking spec, data, metrics, intended use,
-        limitations; :func:`~hf_seqmask.modeling.model_card.model_card`). ``model_card``: ``True``, a
-        dict of the card's fields (``data``, ``metrics``, ``license``, ``tags``, ``intended_use``), or
-        ``False`` for no card; a ``README.md`` that hf_seqmask did not write is kept."""
-        super().save_pretrained(save_directory, *args, **kwargs)
-        if not kwargs.get("is_main_process", True):
-            return
-        if self.vocabulary is not None:
-            self.vocabulary.save_pretrained(Path(save_directory))
-        if model_card is not False:
-            info = model_card if isinstance(model_card, dict) else {}
-            write_model_card(save_directory, self.config, vocabulary=self.vocabulary, **info)
-
-    @classmethod
-    def from_pretrained(  # type: ignore[override]  # same arguments, passed through
-        cls, pretrained_model_name_or_path: str | os.PathLike, *args: Any, **kwargs: Any
-    ) -> Any:
-        """``PreTrainedModel.from_pretrained`` plus the item vocabulary saved beside the weights, found
-        where the weights were (a folder, or a Hub repo through the HF cache: :mod:`hf_seqmask.hub`);
-        a model saved without one loads without one."""
-        model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
-        path = hub.resolve_file(pretrained_model_name_or_path, VOCABULARY_FILE, **hub.hub_options(kwargs))
-        if path is not None:
-            model.set_vocabulary(ItemVocabulary.from_file(path))
-        return model
-
-    def _set_gradient_checkpointing(self, enable: bool = True, *args: Any, **kwargs: Any) -> None:
-        """What ``gradient_checkpointing_enable`` (``activation_checkpointing_enable``, the Trainer's
-        ``gradient_checkpointing=True``) reaches: the backbone's (and generator's) layers checkpointed,
-        or a ``ValueError`` naming the family whose HF model has no checkpointing (XLNet)."""
-        if enable:
-            check_gradient_checkpointing(self)
-        super()._set_gradient_checkpointing(enable, *args, **kwargs)
 
     # ------------------------------------------------------------------------------------ forward
     def forward(
