@@ -159,9 +159,8 @@ def _check_training_flags(model: Any, training_args: Any) -> None:
         check_label_smoothing(
             factor, loss=config.loss, softmax_chunk_size=config.softmax_chunk_size, name="label_smoothing_factor"
         )
-    if getattr(training_args, "gradient_checkpointing", False) or getattr(
-        training_args, "activation_checkpointing", False
-    ):
+    # transformers 5.0 names the flag gradient_checkpointing; later releases activation_checkpointing (and keep both).
+    if any(getattr(training_args, name, False) for name in ("gradient_checkpointing", "activation_checkpointing")):
         check_gradient_checkpointing(model)
 
 

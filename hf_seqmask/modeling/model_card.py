@@ -102,7 +102,7 @@ def _how_to_load() -> str:
         "import hf_seqmask  # registers the model type with transformers' Auto classes\n"
         "from transformers import AutoModel\n\n"
         'model = AutoModel.from_pretrained("<this folder or Hub repo id>")  # weights, spec, item vocabulary\n'
-        "print(model.recommend([[first_item, second_item]], k=10))  # raw item ids in, (item, score) pairs out\n"
+        'print(model.recommend([["<an item id>", "<the next one>"]], k=10))  # raw item ids in, (item, score) out\n'
         "```\n\n"
         f"`{VOCABULARY_FILE}` maps your raw item ids to the model's ids; `model.data_collator(mode)` builds "
         "the collator that fits the model, for further training or evaluation."
@@ -110,6 +110,8 @@ def _how_to_load() -> str:
 
 
 def _spec_table(config: Any, vocabulary: ItemVocabulary | None) -> str:
+    from .. import __version__  # the package, imported by now (a module-level import would be a cycle)
+
     backbone = config.backbone_config
     smoothing = f", label smoothing {config.label_smoothing}" if config.label_smoothing else ""
     rows = [
@@ -122,6 +124,7 @@ def _spec_table(config: Any, vocabulary: ItemVocabulary | None) -> str:
         ("masking", f"`{json.dumps(config.masking, sort_keys=True)}`"),
         ("loss", f"`{config.loss}`{smoothing}"),
         ("side features", ", ".join(f"`{name}`" for name in config.side_features) or "none"),
+        ("saved with", f"hf_seqmask {__version__}"),
     ]  # fmt: skip
     if config.scheme == "rtd":
         rows.append(("rtd loss weights", f"generator {config.generator_loss_weight}, "
