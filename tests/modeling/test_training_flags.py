@@ -53,7 +53,9 @@ def test_label_smoothing_reaches_rtd_item_loss_only():
     smoothed.load_state_dict(plain.state_dict())
     one, two = plain.eval()(**batch), smoothed.eval()(**batch)  # no dropout: only the smoothing differs
     assert torch.equal(one.discriminator_loss, two.discriminator_loss)  # same draws, same detection loss
-    assert two.generator_loss > one.generator_loss
+    targets = batch["labels"][batch["labels"] != -100]
+    assert torch.allclose(two.generator_loss, F.cross_entropy(one.logits, targets, label_smoothing=0.2), atol=1e-6)
+    assert not torch.equal(two.generator_loss, one.generator_loss)
 
 
 @pytest.mark.parametrize(
