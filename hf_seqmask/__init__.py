@@ -27,7 +27,7 @@ from .modeling import SeqRecConfig, SeqRecModel, SeqRecOutput
 from .reserved import IGNORE_INDEX
 from .resume import CollatorEpochCallback
 from .spec import SUPPORTED_PAIRS, collator_from_config
-from .trainer import SeqRecTrainer
+from .trainer import SeqRecTrainer, ranking_metrics_for_trainer
 
 __version__ = "0.1.0"
 
@@ -71,4 +71,5 @@ __all__ = [
     "identity_target_mapping",
     "keep_model_inputs",
     "make_collator",
+    "ranking_metrics_for_trainer",
 ]

@@ -133,13 +133,14 @@ def rtd_training_step(
     where, targets = target_selection(labels, shift=False)
     main_hidden = hidden_states(model.backbone, inputs_embeds=masked, attention_mask=attention_mask)
     main_logits = item_logits(model.backbone, main_hidden[where])  # (T, V)
-    generator_loss = cross_entropy_or_zero(main_logits, targets)
+    smoothing = getattr(config, "label_smoothing", 0.0)
+    generator_loss = cross_entropy_or_zero(main_logits, targets, smoothing)
     if model.generator is None:
         generator_logits = main_logits
     else:  # a separate generator; the main network's masked-LM loss above still teaches it to score items
         generator_hidden = hidden_states(model.generator, input_ids=input_ids, attention_mask=attention_mask)
         generator_logits = item_logits(model.generator, generator_hidden[where])  # (T, V)
-        generator_loss = generator_loss + cross_entropy_or_zero(generator_logits, targets)
+        generator_loss = generator_loss + cross_entropy_or_zero(generator_logits, targets, smoothing)
 
     replacements = sample_replacements(
         generator_logits,

@@ -6,10 +6,11 @@ Run (also as ``hf-seqmask-train``):
     python examples/train.py --dataset "clicks/*.parquet" --user-column visitor --item-column sku
     python examples/train.py job.yaml --learning_rate 1e-3     # a JSON/YAML file of flags, then overrides
 
-Flags: the data, model, masking and job options (``hf_seqmask.job.arguments``), plus every
-``transformers.TrainingArguments`` flag (``--bf16``, ``--dataloader_num_workers``, ``--report_to``,
-``--save_strategy``, ``--resume_from_checkpoint``, ``--eval_strategy``, ...) with this job's defaults;
-``--help`` lists them.
+Flags: the data, model, masking and job options (``hf_seqmask.job.arguments``), plus the
+``transformers.TrainingArguments`` flags (``--bf16``, ``--dataloader_num_workers``, ``--report_to``,
+``--save_strategy``, ``--resume_from_checkpoint``, ``--label_smoothing_factor``,
+``--gradient_checkpointing``, ...) with this job's defaults, passed to the Trainer as they are (those
+the tests run: docs/main_job.md); ``--help`` lists them.
 
 Protocol: leave-one-out per user (last item = test, second-to-last = validation), or with
 ``--session-column`` sessions split by time (the sessions that end last are the test split); every
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     output_dir = Path(trainer.args.output_dir or "out/train")
     output_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(output_dir / "model") as partial:  # never half a model: a temporary folder, renamed
-        model.save_pretrained(partial)  # with its masking spec and item vocabulary
+        # With its masking spec, item vocabulary and a model card that holds the data and the test table.
+        model.save_pretrained(partial, model_card={"data": description, "metrics": rows})
     best = max(report.history, key=lambda r: r["ndcg@10"]) if report.history else None
     device = trainer.args.device
     summary = {

@@ -39,7 +39,9 @@ def target_selection(labels: torch.Tensor, *, shift: bool) -> tuple[torch.Tensor
     return where, labels[:, 1:][is_target[:, 1:]]
 
 
-def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, *, shift: bool) -> torch.Tensor:
+def masked_cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, *, shift: bool, label_smoothing: float = 0.0
+) -> torch.Tensor:
     """Mean cross-entropy of every position's ``logits`` (B, L, V) against ``labels`` (B, L), over the
     targets only (0 with a graph when there are none): :func:`target_selection` + :func:`cross_entropy_or_zero`
     in static shapes, for traced forwards (no boolean indexing, no data-dependent branch).
@@ -51,14 +53,24 @@ def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, *, shift: b
     """
     if shift:
         logits, labels = logits[:, :-1], labels[:, 1:]
-    total = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE_INDEX, reduction="sum")
+    total = F.cross_entropy(
+        logits.float().flatten(0, 1),
+        labels.flatten(),
+        ignore_index=IGNORE_INDEX,
+        reduction="sum",
+        label_smoothing=label_smoothing,
+    )
     return total / (labels != IGNORE_INDEX).sum().clamp_min(1)
 
 
-def cross_entropy_or_zero(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of ``logits`` (T, V) against ``targets`` (T,); 0 (with a graph) when T = 0."""
+def cross_entropy_or_zero(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Mean cross-entropy of ``logits`` (T, V) against ``targets`` (T,); 0 (with a graph) when T = 0.
+    ``label_smoothing``: ``F.cross_entropy``'s (the target keeps ``1 - label_smoothing``, the rest spread
+    over all V ids; 0 is the plain cross-entropy, bit for bit)."""
     if targets.numel() == 0:
         return logits.sum() * 0.0
+    if label_smoothing:
+        return F.cross_entropy(logits.float(), targets, label_smoothing=label_smoothing)
     return F.cross_entropy(logits.float(), targets)
 
 

@@ -147,13 +147,14 @@ def make_preprocess_logits_for_metrics(
         outputs = logits if isinstance(logits, tuple) else (logits,)
         scores = outputs[0]
         seen = outputs[1] if len(outputs) > 1 and outputs[1].ndim == 2 and not outputs[1].is_floating_point() else None
+        if scores.ndim != 2 or scores.shape[0] != labels.shape[0]:
+            raise ValueError(
+                f"expected one row of scores per row of the batch ({labels.shape[0]}) at the prediction "
+                f"positions, got shape {tuple(scores.shape)}: a training batch; evaluate with the collator's "
+                "eval mode (SeqRecTrainer does; a plain Trainer needs data_collator=model.data_collator('eval'))"
+            )
         if model is not None and getattr(model, "ranks_in_chunks", False):
             return _preprocess_in_chunks(model, scores, labels, seen, k, exclude_ids)
-        if scores.ndim != 2:
-            raise ValueError(
-                f"expected (B, V) scores at the prediction positions, got shape {tuple(scores.shape)}; "
-                "evaluate with the collator's eval mode (SeqRecTrainer does)"
-            )
         targets = torch.as_tensor(target_of_each_row(labels.cpu().numpy()), device=scores.device)
         reserved = exclusion_mask(*scores.shape, exclude_ids=exclude_ids, device=scores.device)
         excluded = reserved if seen is None else exclusion_mask(

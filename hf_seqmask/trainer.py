@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import functools
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from transformers import Trainer
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
@@ -15,6 +15,8 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from .checkpoints import CheckpointSaveError, last_complete_checkpoint
 from .collators import SequenceCollator
 from .metrics import make_compute_metrics, make_preprocess_logits_for_metrics
+from .modeling.backbones import check_gradient_checkpointing
+from .modeling.configuration import SeqRecConfig, check_label_smoothing
 from .optim import SparseDenseAdam, clip_grad_norm_sparse_aware
 from .resume import CollatorEpochCallback
 
@@ -41,8 +43,14 @@ class SeqRecTrainer(Trainer):
       failed write (a full disk) raises :class:`~hf_seqmask.checkpoints.CheckpointSaveError` naming
       the folder, which is removed; the previous checkpoint is left as it was.
 
+    ``TrainingArguments(label_smoothing_factor=...)`` smooths the model's own item loss (it sets
+    ``SeqRecConfig.label_smoothing``; ``loss="full"`` without ``softmax_chunk_size`` only) and
+    ``gradient_checkpointing=True`` checkpoints the backbone's layers (GPT-2, BERT, ELECTRA; XLNet's HF
+    model has no checkpointing): both are checked here, before training, with the reason when refused.
+
     A plain ``transformers.Trainer`` trains the same way (add ``CollatorEpochCallback(collator)`` for
-    exact resume) and evaluates once its ``data_collator`` is an eval-mode collator.
+    exact resume) and evaluates once its ``data_collator`` is an eval-mode collator and it is given
+    :func:`ranking_metrics_for_trainer`'s two hooks.
 
     Args:
         eval_data_collator: the collator of the evaluation and test DataLoaders.
@@ -57,16 +65,17 @@ class SeqRecTrainer(Trainer):
         ranking_k: int = 10,
         **kwargs: Any,
     ) -> None:
+        model = kwargs.get("model", args[0] if args else None)
         if kwargs.get("compute_metrics") is None and kwargs.get("preprocess_logits_for_metrics") is None:
-            model = kwargs.get("model", args[0] if args else None)
-            reserved = getattr(model, "reserved_ids", None)
-            exclude_ids = reserved.tolist() if reserved is not None else None
-            options = {"exclude_ids": exclude_ids} if exclude_ids is not None else {}
-            kwargs["preprocess_logits_for_metrics"] = make_preprocess_logits_for_metrics(
-                ranking_k, **options, model=model
-            )
-            kwargs["compute_metrics"] = make_compute_metrics((ranking_k,))
+            kwargs.update(ranking_metrics_for_trainer(model, k=ranking_k))
+        training_args = kwargs.get("args", args[1] if len(args) > 1 else None)
+        _check_training_flags(model, training_args)
         super().__init__(*args, **kwargs)
+        if self.args.label_smoothing_factor:
+            # The model smooths its own loss over the target positions; the Trainer's LabelSmoother would
+            # take the labels away from the model and read (B, L, V) logits that it never builds.
+            cast(Any, self.model).config.label_smoothing = self.args.label_smoothing_factor
+            self.label_smoother = None
         if eval_data_collator is None:
             if not isinstance(self.data_collator, SequenceCollator):
                 raise TypeError(
@@ -142,6 +151,54 @@ class SeqRecTrainer(Trainer):
 
     def get_test_dataloader(self, test_dataset: Any) -> Any:
         return self._with_eval_collator(super().get_test_dataloader, test_dataset)
+
+
+def ranking_metrics_for_trainer(model: Any = None, *, k: int = 10, ks: Sequence[int] | None = None) -> dict[str, Any]:
+    """The two hooks that make a plain ``transformers.Trainer``'s ``evaluate()`` report the ranking
+    metrics of ``SeqRecTrainer``: ``{"preprocess_logits_for_metrics": ..., "compute_metrics": ...}``,
+    to pass as ``Trainer(..., **ranking_metrics_for_trainer(model))``.
+
+    ``eval_ndcg@k``, ``eval_recall@k``, ``eval_mrr@k`` (every item ranked, ``model``'s reserved ids and
+    the row's history excluded, pessimistic ties) and the same ``_with_history``; each eval batch is
+    reduced to its top-k ids and the target's ranks (memory B x (k + 2), never B x L x V). The plain
+    Trainer has one ``data_collator`` for every DataLoader: give it an **eval-mode** collator
+    (``model.data_collator("eval")``) for ``evaluate()``, a train-mode one for ``train()`` (a training
+    batch is refused by the hooks, never scored).
+
+    Args:
+        model: the :class:`~hf_seqmask.SeqRecModel` evaluated (its reserved ids, chunked ranking); ``None``:
+            pad 0 and mask 1 excluded.
+        k: the cut-off of the top-k ids kept per row (the largest of ``ks``).
+        ks: the cut-offs reported (default ``(k,)``).
+
+    Example:
+        >>> sorted(ranking_metrics_for_trainer())
+        ['compute_metrics', 'preprocess_logits_for_metrics']
+    """
+    ks = tuple(ks) if ks is not None else (k,)
+    if max(ks) > k:
+        raise ValueError(f"Invalid ks={ks}: the hooks keep the top {k} ids per row; set k >= {max(ks)}")
+    reserved = getattr(model, "reserved_ids", None)
+    options = {"exclude_ids": reserved.tolist()} if reserved is not None else {}
+    return {
+        "preprocess_logits_for_metrics": make_preprocess_logits_for_metrics(k, **options, model=model),
+        "compute_metrics": make_compute_metrics(ks),
+    }
+
+
+def _check_training_flags(model: Any, training_args: Any) -> None:
+    """Refuse, before anything runs, the ``TrainingArguments`` flags ``model`` cannot honour, with the reason."""
+    config = getattr(model, "config", None)
+    if training_args is None or not isinstance(config, SeqRecConfig):
+        return
+    factor = getattr(training_args, "label_smoothing_factor", 0.0)
+    if factor:
+        check_label_smoothing(
+            factor, loss=config.loss, softmax_chunk_size=config.softmax_chunk_size, name="label_smoothing_factor"
+        )
+    # transformers 5.0 names the flag gradient_checkpointing; later releases activation_checkpointing (and keep both).
+    if any(getattr(training_args, name, False) for name in ("gradient_checkpointing", "activation_checkpointing")):
+        check_gradient_checkpointing(model)
 
 
 def _clip_through_accelerator(accelerator: Any, parameters: Any, max_norm: float, norm_type: float = 2) -> Any:

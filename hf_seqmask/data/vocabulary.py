@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._checks import check_int_at_least
+from ..hub import resolve_file
 from ..reserved import MASK_TOKEN_ID, NUM_RESERVED_IDS, PAD_TOKEN_ID
 
 VOCABULARY_FILE = "item_vocabulary.json"
@@ -155,8 +156,23 @@ class ItemVocabulary:
         return path
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> ItemVocabulary:
-        payload = json.loads((Path(directory) / VOCABULARY_FILE).read_text())
+    def from_pretrained(cls, name_or_path: str | Path, **options: Any) -> ItemVocabulary:
+        """The vocabulary saved in a model folder or Hub repo (``item_vocabulary.json``), found as the
+        model's weights are (:func:`hf_seqmask.hub.resolve_file`; ``options``: ``revision``,
+        ``cache_dir``, ``token``, ``local_files_only``, ``subfolder``, ...).
+
+        Raises:
+            FileNotFoundError: the folder or repo holds no vocabulary.
+        """
+        path = resolve_file(name_or_path, VOCABULARY_FILE, **options)
+        if path is None:
+            raise FileNotFoundError(f"{str(name_or_path)!r} holds no {VOCABULARY_FILE}")
+        return cls.from_file(path)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ItemVocabulary:
+        """The vocabulary in one ``item_vocabulary.json`` file."""
+        payload = json.loads(Path(path).read_text())
         return cls(
             payload["items"],
             payload["counts"],

@@ -79,7 +79,7 @@ class JobArguments:
 
 @dataclass
 class JobTrainingArguments(TrainingArguments):
-    """``TrainingArguments`` with this job's defaults (every Trainer flag still works)."""
+    """``TrainingArguments`` with this job's defaults (the other flags reach the Trainer as they are)."""
 
     output_dir: str = field(default="out/train", metadata={"help": "metrics.json, curves.png, model/, checkpoints"})
     num_train_epochs: float = field(default=60, metadata={"aliases": ["--epochs"]})

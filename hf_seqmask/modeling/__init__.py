@@ -3,8 +3,10 @@
 - :mod:`.configuration`: :class:`SeqRecConfig`, the model's config and masking spec.
 - :mod:`.backbones`: what each backbone family brings (item head, body output, position limit,
   XLNet's permutation inputs).
-- :mod:`.modeling_seqrec`: :class:`SeqRecModel` (embeddings, ``forward``, save/load).
+- :mod:`.modeling_seqrec`: :class:`SeqRecModel` (embeddings, ``forward``).
 - :mod:`.serving`: scoring, chunked ranking and ``recommend``, as :class:`SeqRecServingMixin`.
+- :mod:`.saving`: the item vocabulary and model card saved beside the weights and found again in a
+  folder or Hub repo, gradient checkpointing, as :class:`SeqRecSavingMixin`; :mod:`.model_card`.
 - :mod:`.embeddings`, :mod:`.outputs`: the side features' layers and :class:`SeqRecOutput`.
 
 ELECTRA's step lives in :mod:`hf_seqmask._rtd`, the losses in :mod:`hf_seqmask.losses`.

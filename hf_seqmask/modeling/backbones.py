@@ -109,6 +109,20 @@ def build_language_model(config: PretrainedConfig, scheme: str) -> PreTrainedMod
         ) from None
 
 
+def check_gradient_checkpointing(model: Any) -> None:
+    """Refuse gradient checkpointing for a model whose backbone (or separate generator) is of a family
+    whose HF model does not support it (``supports_gradient_checkpointing``: GPT-2, BERT and ELECTRA
+    do; XLNet does not), naming the family and the reason."""
+    for role in ("backbone", "generator"):
+        lm = getattr(model, role, None)
+        if lm is not None and not lm.supports_gradient_checkpointing:
+            raise ValueError(
+                f"gradient checkpointing is not available for the {lm.config.model_type} {role}: transformers' "
+                f"{type(lm).__name__} does not support it (supports_gradient_checkpointing=False); train it "
+                "without gradient_checkpointing (GPT-2, BERT and ELECTRA backbones support it)"
+            )
+
+
 def xlnet_inputs(
     batch_size: int,
     width: int,

@@ -69,6 +69,11 @@ class SeqRecConfig(PretrainedConfig):
         sparse_item_embeddings: with a sampled loss, the item table (input embeddings, tied to the item
             head) gets sparse gradients: a step touches the batch's items and negatives only. Train with
             :class:`hf_seqmask.optim.SparseDenseAdam` (``SeqRecTrainer`` picks it by itself).
+        label_smoothing: with ``loss="full"``, the item cross-entropy's label smoothing (``F.cross_entropy``'s
+            ``label_smoothing``: the target keeps ``1 - label_smoothing`` of the probability, the rest is
+            spread over every id); 0 (the default) is the plain cross-entropy. ``SeqRecTrainer`` sets it
+            from ``TrainingArguments.label_smoothing_factor``. Sampled losses and the chunked softmax
+            refuse it (their losses are not a softmax over the catalogue).
     """
 
     model_type = "hf_seqmask"
@@ -97,6 +102,7 @@ class SeqRecConfig(PretrainedConfig):
         masking: dict[str, Any] | None = None,
         softmax_chunk_size: int | None = None,
         sparse_item_embeddings: bool = False,
+        label_smoothing: float = 0.0,
         **kwargs: Any,
     ) -> None:
         self.backbone_config = _as_config(backbone_config)
@@ -108,6 +114,7 @@ class SeqRecConfig(PretrainedConfig):
         _check_loss(loss, gbce_t)
         _check_widths(max_seq_length, softmax_chunk_size)
         _check_sparse(sparse_item_embeddings, loss=loss, scheme=scheme)
+        check_label_smoothing(label_smoothing, loss=loss, softmax_chunk_size=softmax_chunk_size)
         # The attributes in their historical order, which to_dict() keeps.
         self.scheme = scheme
         self.side_features = side_features
@@ -127,6 +134,7 @@ class SeqRecConfig(PretrainedConfig):
         self.masking = dict(masking or {})
         self.softmax_chunk_size = softmax_chunk_size
         self.sparse_item_embeddings = sparse_item_embeddings
+        self.label_smoothing = label_smoothing
         kwargs["pad_token_id"] = pad_token_id  # PreTrainedConfig takes it as a keyword
         super().__init__(**kwargs)
         if self.backbone_config is not None:  # HF also builds a bare config (no backbone) to diff against
@@ -211,6 +219,27 @@ def _check_sparse(sparse_item_embeddings: bool, *, loss: str, scheme: str) -> No
         raise ValueError(
             f"sparse_item_embeddings=True needs a sampled loss and a scheme other than rtd (got loss={loss!r}, "
             f"scheme={scheme!r}): full softmax and rtd's generator use every row of the item table each step"
+        )
+
+
+def check_label_smoothing(
+    label_smoothing: float, *, loss: str, softmax_chunk_size: int | None, name: str = "label_smoothing"
+) -> None:
+    """Refuse a label smoothing outside [0, 1) or with a loss that has none (``name``: the option as the
+    caller spelled it, e.g. ``label_smoothing_factor`` for ``TrainingArguments``)."""
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)):
+        raise TypeError(f"Invalid {name}={label_smoothing!r}; must be a number in [0, 1)")
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"Invalid {name}={label_smoothing!r}; must be in [0, 1)")
+    if label_smoothing and loss != "full":
+        raise ValueError(
+            f"{name}={label_smoothing!r} needs loss='full', got loss={loss!r}: a sampled loss scores the target "
+            "against a few negatives, not the catalogue that label smoothing spreads probability over"
+        )
+    if label_smoothing and softmax_chunk_size:
+        raise ValueError(
+            f"{name}={label_smoothing!r} is not implemented for the chunked cross-entropy "
+            f"(softmax_chunk_size={softmax_chunk_size}); set softmax_chunk_size=None"
         )
 
 

@@ -7,15 +7,14 @@ It computes the loss itself, over target positions only, so a batch without any 
 of 0 rather than HF's NaN, and in eval/predict batches (which carry ``prediction_positions``) it
 returns the scores of every item at each row's prediction position: ``logits`` of shape (B, V).
 
-The family facts live in :mod:`.backbones`, the serving side in :mod:`.serving`, ELECTRA's step in
-:mod:`hf_seqmask._rtd` and the sampled losses in :mod:`hf_seqmask.losses`.
+The family facts live in :mod:`.backbones`, the serving side in :mod:`.serving`, the saved state
+(vocabulary, model card, Hub) in :mod:`.saving`, ELECTRA's step in :mod:`hf_seqmask._rtd` and the
+sampled losses in :mod:`hf_seqmask.losses`.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
 from typing import Any, cast
 
 import torch
@@ -25,7 +24,7 @@ from transformers import PreTrainedModel
 from .. import _rtd, _seeding, losses, spec
 from ..chunked_softmax import chunked_cross_entropy
 from ..collators import SequenceCollator
-from ..data.vocabulary import VOCABULARY_FILE, ItemVocabulary
+from ..data.vocabulary import ItemVocabulary
 from ..mask_embedding import MaskEmbedding
 from .backbones import (
     build_language_model,
@@ -40,10 +39,12 @@ from .backbones import (
 from .configuration import SeqRecConfig
 from .embeddings import MultiHotEmbedding, side_embedding_layers
 from .outputs import SeqRecOutput
+from .saving import SeqRecSavingMixin
 from .serving import SeqRecServingMixin
 
 
-class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
+# (mypy: the mixin's from_pretrained takes PreTrainedModel's arguments as *args, **kwargs and passes them on)
+class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # type: ignore[misc]
     """An HF language model trained for next-item prediction with one of the four masking schemes.
 
     Pass it to ``transformers.Trainer`` with the matching collator; ``forward`` names every key the
@@ -81,6 +82,8 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
     # Side features arrive as **kwargs; this tells the Trainer not to pass its loss kwargs
     # (num_items_in_batch) and to average the per-batch mean losses over gradient accumulation.
     accepts_loss_kwargs = False
+    # Delegated to the backbone's layers; refused for a family whose HF model has none (XLNet).
+    supports_gradient_checkpointing = True
 
     def __init__(self, config: SeqRecConfig) -> None:
         super().__init__(config)
@@ -179,40 +182,6 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
         ``max_seq_length``, side features, ``masking``); ``overrides``: per-run options (``seed``,
         ``item_frequencies``, ...). See :func:`hf_seqmask.spec.collator_from_config`."""
         return spec.collator_from_config(self.config, mode, **overrides)
-
-    def set_vocabulary(self, vocabulary: ItemVocabulary | None) -> None:
-        """Attach the item vocabulary (raw ids <-> ids): saved by ``save_pretrained``, restored by
-        ``from_pretrained``, used by :meth:`recommend`. Its ids must be the model's."""
-        if vocabulary is not None:
-            config = self.config
-            if vocabulary.vocab_size != config.backbone_config.vocab_size:
-                raise ValueError(
-                    f"the vocabulary has {vocabulary.vocab_size} ids but the model's vocab_size is "
-                    f"{config.backbone_config.vocab_size}"
-                )
-            if (vocabulary.pad_token_id, vocabulary.mask_token_id) != (config.pad_token_id, config.mask_token_id):
-                raise ValueError(
-                    f"the vocabulary reserves pad={vocabulary.pad_token_id}, mask={vocabulary.mask_token_id} but the "
-                    f"model's config says pad_token_id={config.pad_token_id}, mask_token_id={config.mask_token_id}"
-                )
-        self.vocabulary = vocabulary
-
-    def save_pretrained(self, save_directory: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
-        """``PreTrainedModel.save_pretrained`` plus the item vocabulary (``item_vocabulary.json``)."""
-        super().save_pretrained(save_directory, *args, **kwargs)
-        if self.vocabulary is not None and kwargs.get("is_main_process", True):
-            self.vocabulary.save_pretrained(Path(save_directory))
-
-    @classmethod
-    def from_pretrained(  # type: ignore[override]  # same arguments, passed through
-        cls, pretrained_model_name_or_path: str | os.PathLike, *args: Any, **kwargs: Any
-    ) -> Any:
-        """``PreTrainedModel.from_pretrained`` plus the item vocabulary saved next to the weights."""
-        model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
-        directory = Path(pretrained_model_name_or_path)
-        if (directory / VOCABULARY_FILE).is_file():
-            model.set_vocabulary(ItemVocabulary.from_pretrained(directory))
-        return model
 
     # ------------------------------------------------------------------------------------ forward
     def forward(
@@ -318,7 +287,9 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
         config = self.config
         if torch.compiler.is_compiling() and not sampled and not config.softmax_chunk_size:
             # Traced: every position's logits (static shapes, no graph break); the same mean loss.
-            return losses.masked_cross_entropy(item_logits(self.backbone, hidden), labels, shift=shift), None
+            logits = item_logits(self.backbone, hidden)  # (B, L, V)
+            smoothing = config.label_smoothing
+            return losses.masked_cross_entropy(logits, labels, shift=shift, label_smoothing=smoothing), None
         where, targets = losses.target_selection(labels, shift=shift)  # (B, L), (T,)
         if sampled:
             return losses.sampled_loss(
@@ -340,7 +311,7 @@ class SeqRecModel(PreTrainedModel, SeqRecServingMixin):
             loss = chunked_cross_entropy(z, decoder.weight, decoder.bias, targets, chunk_size=config.softmax_chunk_size)
             return loss, None
         logits = item_logits(self.backbone, hidden[where])  # (T, V)
-        return losses.cross_entropy_or_zero(logits, targets), logits
+        return losses.cross_entropy_or_zero(logits, targets, config.label_smoothing), logits
 
 
 def _checked_batch(

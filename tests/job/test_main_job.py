@@ -94,6 +94,10 @@ def test_main_job_trains_on_sessions_split_by_time(tmp_path, capsys):
     summary = main([*flags, "--output-dir", str(tmp_path / "out"), *TINY])
     assert ": 60 sessions," in capsys.readouterr().out
     assert all(row["rows"] == 6 for row in summary["test"])  # the 10% of sessions that end last
+    card = (tmp_path / "out" / "model" / "README.md").read_text()  # the saved model's card holds the run
+    assert summary["data"] in card and "| scheme | model | history | rows |" in card
+    first = summary["test"][0]
+    assert f"| {first['scheme']} | {first['model']} | excluded | 6 | 0 | {first['ndcg@10']:.4f} |" in card
 
 
 @pytest.mark.parametrize(
@@ -117,6 +121,18 @@ def test_bad_interaction_files_are_named_with_the_column(tmp_path, make, flags, 
 
 
 # ------------------------------------------------------------------------ Trainer flags, config files
+def test_label_smoothing_and_gradient_checkpointing_flags(tmp_path):
+    _interactions().to_csv(tmp_path / "clicks.csv", index=False)
+    flags = ["--dataset", str(tmp_path / "clicks.csv"), *OWN, "--output-dir", str(tmp_path / "out"), *TINY]
+    summary = main([*flags, "--scheme", "clm", "--model", "gpt2", "--label_smoothing_factor", "0.1",
+                    "--gradient_checkpointing", "true", "--logging_steps", "1"])  # fmt: skip
+    assert SeqRecModel.from_pretrained(tmp_path / "out" / "model").config.label_smoothing == 0.1
+    losses = [row["loss"] for row in summary["log_history"] if "loss" in row]
+    assert len(losses) == 3 and all(np.isfinite(losses))
+    with pytest.raises(ValueError, match="gradient checkpointing is not available for the xlnet backbone"):
+        main([*flags, "--scheme", "plm", "--model", "xlnet", "--gradient_checkpointing", "true"])
+
+
 def test_config_file_and_trainer_flags_pass_through(tmp_path):
     _interactions().to_csv(tmp_path / "clicks.csv", index=False)
     config = {"dataset": str(tmp_path / "clicks.csv"), "user_column": "visitor", "item_column": "sku",
