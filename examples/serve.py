@@ -115,17 +115,18 @@ class OnnxRecommender:
             allowed[self.encode(allow)] = True
             excluded |= ~allowed
         scores = np.where(excluded[None, :], -np.inf, scores)
+        if exclude_seen:
+            rows = np.repeat(np.arange(len(encoded)), [len(history) for history in encoded])
+            scores[
+                rows, np.concatenate([np.asarray(h, dtype=np.int64) for h in encoded] or [np.zeros(0, np.int64)])
+            ] = -np.inf
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]  # (B, k); stable: equal scores by increasing id
+        top_scores = np.take_along_axis(scores, top, axis=1)
         results = []
-        for row, history in zip(scores, encoded, strict=True):
-            if not history:
-                results.append([])  # nothing to predict from
-                continue
-            if exclude_seen:
-                row = row.copy()
-                row[history] = -np.inf
-            order = np.argsort(-row, kind="stable")[:k]  # stable: equal scores keep increasing id order
-            order = order[np.isfinite(row[order])]
-            results.append(list(zip(self.decode(order.tolist()), row[order].tolist(), strict=True)))
+        for history, ids, values in zip(encoded, top, top_scores, strict=True):
+            keep = np.isfinite(values)
+            pairs = list(zip(self.decode(ids[keep].tolist()), values[keep].tolist(), strict=True))
+            results.append(pairs if history else [])  # an empty history: nothing to predict from
         return results
 
 
@@ -155,10 +156,11 @@ def latency(recommender: OnnxRecommender, batch_size: int, repeats: int, seed: i
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="an export_model(..., format='onnx') folder")
-    parser.add_argument("--history", default="", help="comma-separated raw item ids, oldest first")
+    parser.add_argument("--history", default="", help="raw item ids, oldest first, split by --separator")
+    parser.add_argument("--separator", default=",", help="between ids (e.g. '|' for titles with commas)")
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--allow", default=None, help="comma-separated raw ids: recommend only these")
-    parser.add_argument("--block", default=None, help="comma-separated raw ids: never recommend these")
+    parser.add_argument("--allow", default=None, help="raw ids: recommend only these")
+    parser.add_argument("--block", default=None, help="raw ids: never recommend these")
     parser.add_argument("--keep-seen", action="store_true", help="do not exclude the history's items")
     parser.add_argument("--benchmark", action="store_true", help="latency per request at batch 1 and 64")
     parser.add_argument("--repeats", type=int, default=50)
@@ -171,12 +173,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
 
     def raw_ids(text: str | None) -> list[Any] | None:
+        """Raw ids from the command line: ints when the vocabulary's items are ints (or there is none)."""
         if text is None:
             return None
-        values = [value for value in text.split(",") if value]
-        if recommender.items is not None and all(isinstance(item, int) for item in recommender.items[:1]):
-            return [int(value) for value in values]
-        return values if recommender.items is not None else [int(value) for value in values]
+        values = [value.strip() for value in text.split(args.separator) if value.strip()]
+        as_int = recommender.items is None or isinstance(recommender.items[0], int)
+        return [int(value) for value in values] if as_int else values
 
     top = recommender.recommend(
         [raw_ids(args.history) or []],

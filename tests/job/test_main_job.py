@@ -201,3 +201,17 @@ def test_bad_rtd_flags_are_refused_with_the_flag_named(capsys, flags, message):
     with pytest.raises(SystemExit):
         parse_args(flags)
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("scheme", "model"), [("clm", "gpt2"), ("rtd", "electra")])
+def test_main_job_trains_with_torch_compile(tmp_path, scheme, model):
+    """``--torch_compile`` (the Trainer compiles the model; aot_eager here, as CI may lack a C++
+    toolchain for inductor) trains, evaluates and tests as the eager job does."""
+    _write(_interactions(), tmp_path / "clicks.csv")
+    flags = ["--dataset", str(tmp_path / "clicks.csv"), *OWN, "--scheme", scheme, "--model", model, *TINY]
+    eager = main([*flags, "--output-dir", str(tmp_path / "eager")])
+    compiled = main([*flags, "--output-dir", str(tmp_path / "compiled"), "--torch_compile",
+                     "--torch_compile_backend", "aot_eager"])  # fmt: skip
+    for eager_row, compiled_row in zip(eager["test"], compiled["test"], strict=True):
+        assert compiled_row["ndcg@10"] == pytest.approx(eager_row["ndcg@10"], abs=0.02)
