@@ -1,0 +1,160 @@
+"""The main job's general side features: item and user tables, interaction columns and time features
+attached to the interactions, cut into sequences and splits with the items, then fitted on the
+training split and encoded (:class:`~hf_seqmask.data.feature_tables.FeatureSpec`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from datasets import Dataset, DatasetDict
+
+from .feature_tables import (
+    RESERVED_NAMES,
+    TIME_FEATURES,
+    FeatureColumn,
+    FeatureSpec,
+    _missing,
+    _seconds,
+    check_kind,
+    infer_kind,
+    read_feature_table,
+    time_values,
+    to_numbers,
+)
+
+
+@dataclass
+class FeatureSources:
+    """Where the features come from: ``item_table`` (path) keyed by ``item_key``, ``user_table`` keyed
+    by ``user_key``, ``interaction`` columns of the interactions, ``time`` features (hour, weekday,
+    gap), ``kinds`` (name -> kind, overriding the inferred ones) and the multi-value ``delimiter``."""
+
+    item_table: str | None = None
+    item_key: str = "item_id"
+    user_table: str | None = None
+    user_key: str = "user_id"
+    interaction: tuple[str, ...] = ()
+    time: tuple[str, ...] = ()
+    kinds: dict[str, str] = field(default_factory=dict)
+    delimiter: str = "|"
+
+    def __bool__(self) -> bool:
+        return bool(self.item_table or self.user_table or self.interaction or self.time)
+
+
+def attach_features(
+    interactions: Dataset, sources: FeatureSources, *, where: str, user_column: str, item_column: str
+) -> tuple[Dataset, FeatureSpec]:
+    """Add the raw value of every item, user and interaction feature to each interaction (one column
+    per feature) and return the not yet fitted spec. ``where`` names the interactions in errors.
+
+    Raises:
+        ValueError: an interaction's item (user) missing from the item (user) table, naming the file,
+            the key and the interactions row; a non-numeric value in a continuous column; a feature
+            name used twice or reserved; an unknown time feature.
+    """
+    unknown = [name for name in sources.time if name not in TIME_FEATURES]
+    if unknown:
+        raise ValueError(f"Invalid time feature(s) {unknown} in --time-features; choose from {list(TIME_FEATURES)}")
+    columns: list[FeatureColumn] = []
+    added: dict[str, list] = {}
+    tables = {}
+    for source, path, key, by in (
+        ("item", sources.item_table, sources.item_key, item_column),
+        ("user", sources.user_table, sources.user_key, user_column),
+    ):
+        if path is None:
+            continue
+        frame, kinds = read_feature_table(path, key, what=f"{source} table", kinds=sources.kinds)
+        keys = [str(k) for k in interactions[by]]
+        absent = ~pd.Index(keys).isin(frame.index)
+        if absent.any():
+            row = int(np.flatnonzero(absent)[0])
+            raise ValueError(
+                f"{where}: {source} {keys[row]!r} (column {by!r}, row {row}) is not in the {source} table '{path}' "
+                f"(key column {key!r}); {len(set(np.asarray(keys)[absent]))} {source}s are missing"
+            )
+        used = frame.loc[sorted(set(keys))]
+        tables[source] = {k: {n: _raw(v, kinds[n], sources.delimiter) for n, v in row.items()}
+                          for k, row in used.iterrows()}  # fmt: skip
+        for name, kind in kinds.items():
+            columns.append(FeatureColumn(name, source, kind))
+            added[name] = [tables[source][k][name] for k in keys]
+    for name in sources.interaction:
+        if name not in interactions.column_names:
+            raise ValueError(f"{where} has no column {name!r} (--interaction-features)")
+        values = interactions[name]
+        kind = sources.kinds.get(name) or infer_kind(pd.Series(values))
+        check_kind(name, kind)
+        if kind == "continuous":
+            values = to_numbers(values, where, name)
+        columns.append(FeatureColumn(name, "interaction", kind))
+        added[name] = [_raw(v, kind, sources.delimiter) for v in values]
+    columns += [FeatureColumn(name, "time", "continuous" if name == "gap" else "categorical") for name in sources.time]
+    names = [column.name for column in columns]
+    repeated = sorted({n for n in names if names.count(n) > 1 or n in RESERVED_NAMES or n in (user_column, item_column)})
+    if repeated:
+        raise ValueError(f"feature name(s) {repeated} repeat or clash with the interactions' own columns; rename them")
+    interactions = interactions.remove_columns([n for n in added if n in interactions.column_names])
+    for name, values in added.items():
+        interactions = interactions.add_column(name, values)
+    spec = FeatureSpec(columns, tables.get("item", {}), tables.get("user", {}), sources.delimiter)
+    return interactions, spec
+
+
+def add_time_features(sequences: Dataset, spec: FeatureSpec, time_column: str) -> Dataset:
+    """Add each time feature of ``spec`` to grouped ``sequences`` from their ``time_column`` lists."""
+    names = [column.name for column in spec.columns if column.source == "time"]
+    if not names:
+        return sequences
+
+    def build(batch: dict[str, list]) -> dict[str, list]:
+        seconds = [_seconds(times) for times in batch[time_column]]
+        return {name: [time_values(name, row) for row in seconds] for name in names}
+
+    return sequences.map(build, batched=True, desc="time features")
+
+
+def fit_and_encode(splits: DatasetDict, spec: FeatureSpec) -> DatasetDict:
+    """Fit ``spec`` on the training split, then replace every split's raw feature columns by their
+    encoded values (missing and unknown values counted per split in ``spec.counts``)."""
+    spec.fit(splits["train"].select_columns(spec.names)[:])
+    encoded = {}
+    for split, rows in splits.items():
+        raw = rows.select_columns(spec.names)[:]
+        values = [spec.encode({n: raw[n][i] for n in spec.names}, split) for i in range(rows.num_rows)]
+        rows = rows.remove_columns(spec.names)
+        for name in spec.names:
+            rows = rows.add_column(name, [row[name] for row in values])
+        encoded[split] = rows
+    return DatasetDict(encoded)
+
+
+def _raw(value: object, kind: str, delimiter: str) -> object:
+    """A raw value as the spec reads it: text (categorical), a list of text (multi), a float or None."""
+    if _missing(value):
+        return None
+    if kind == "multi":
+        members = value.split(delimiter) if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+        return [str(m).strip() for m in members if not _missing(m) and str(m).strip()]
+    if kind == "continuous":
+        return None if value is None else float(value)  # type: ignore[arg-type]
+    return str(value)
+
+
+def parse_names(text: str | Sequence[str] | None, flag: str) -> tuple[str, ...]:
+    """``"price,device"`` -> ``("price", "device")``; a repeated name raises, naming ``flag``."""
+    names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text or [])
+    names = [n for n in names if n]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Invalid {flag}={','.join(names)}: a name repeats")
+    return tuple(names)
+
+
+def describe(spec: FeatureSpec) -> Mapping[str, str]:
+    """name -> ``"kind from source"`` (for the job's description)."""
+    return {column.name: f"{column.kind} from {column.source}" for column in spec.columns}
