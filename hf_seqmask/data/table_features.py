@@ -127,10 +127,9 @@ def fit_and_encode(splits: DatasetDict, spec: FeatureSpec) -> DatasetDict:
     for split, rows in splits.items():
         raw = rows.select_columns(spec.names)[:]
         values = [spec.encode({n: raw[n][i] for n in spec.names}, split) for i in range(rows.num_rows)]
-        rows = rows.remove_columns(spec.names)
-        for name in spec.names:
-            rows = rows.add_column(name, [row[name] for row in values])
-        encoded[split] = rows
+        others = [c for c in rows.column_names if c not in spec.names]
+        columns = {**(rows.select_columns(others)[:] if others else {}), **{n: [v[n] for v in values] for n in spec.names}}
+        encoded[split] = Dataset.from_dict({c: columns[c] for c in rows.column_names})
     return DatasetDict(encoded)
 
 
