@@ -171,7 +171,8 @@ class FeatureSpec:
         return raw
 
     def encode_example(self, example: Mapping[str, Any]) -> dict[str, Any]:
-        """A raw history -> ``example`` plus its encoded features, for ``model.recommend``: item and user
+        """A raw history -> ``{"input_ids": raw items, <feature>: encoded values}`` for ``model.recommend``
+        (and the collators: nothing else is kept): item and user
         features looked up in the saved tables by ``input_ids`` and ``user_id`` (raw ids), time features
         from ``timestamp``, interaction features as given (raw, one per item); features already given
         raw in ``example`` win over the tables."""
@@ -182,7 +183,7 @@ class FeatureSpec:
                 raw[column.name] = list(example[column.name])
             elif column.source == "interaction":
                 raise ValueError(f"interaction feature {column.name!r} is missing from the example")
-        return {**example, **self.encode(raw)}
+        return {"input_ids": items, **self.encode(raw)}
 
     @property
     def _needs_times(self) -> bool:
