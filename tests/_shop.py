@@ -21,8 +21,10 @@ def write_shop(folder, *, users=40, products=30, sessions=120, seed=0):
             "product_id": product_ids,
             "category": product_category,
             "brand": [f"b{j % 7}" for j in range(products)],
-            "tags": ["|".join(rng.choice(["new", "sale", "eco", "gift"], size=1 + j % 3, replace=False))
-                     for j in range(products)],  # fmt: skip
+            "tags": [
+                "|".join(rng.choice(["new", "sale", "eco", "gift"], size=1 + j % 3, replace=False))
+                for j in range(products)
+            ],
             "price": np.round(rng.lognormal(3.0, 0.6, products), 2),
         }
     )
@@ -37,7 +39,9 @@ def write_shop(folder, *, users=40, products=30, sessions=120, seed=0):
         pool = [p for p, c in zip(product_ids, product_category, strict=True) if c == category]
         time = start + session * 3600 + int(rng.integers(0, 600))
         for _ in range(int(rng.integers(2, 8))):
-            product = pool[int(rng.integers(len(pool)))] if rng.random() < 0.85 else product_ids[int(rng.integers(products))]
+            product = (
+                pool[int(rng.integers(len(pool)))] if rng.random() < 0.85 else product_ids[int(rng.integers(products))]
+            )
             time += int(rng.integers(5, 300))
             rows.append((user, f"s{session:04d}", product, time, round(float(rng.uniform(5, 80)), 2),
                          str(rng.choice(["web", "app"]))))  # fmt: skip

@@ -49,7 +49,9 @@ def interaction_files(spec: str | Sequence[str]) -> list[Path]:
     return files
 
 
-def read_table(spec: str | Sequence[str], *, columns: Sequence[str] | None = None, what: str = "interactions") -> Dataset:
+def read_table(
+    spec: str | Sequence[str], *, columns: Sequence[str] | None = None, what: str = "interactions"
+) -> Dataset:
     """The rows of ``spec`` (see :func:`interaction_files`) as a ``Dataset`` of ``columns`` (default: all
     of the first file's), missing values kept; ``what`` names the files in errors ("item table").
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import datasets
 
+from .feature_tables import parse_kinds
 from .files import load_interactions
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
 from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
-from .feature_tables import parse_kinds
 from .side_features import SideFeatureSpec, add_side_features, parse_side_features
 from .table_features import FeatureSources, add_time_features, attach_features, fit_and_encode, parse_names
 from .vocabulary import ItemVocabulary
@@ -59,13 +59,19 @@ class DataArguments:
         },
     )
     item_features: str | None = field(
-        default=None, metadata={"help": "your data: an item attribute table (CSV/TSV, Parquet, JSON lines), one row per item"}
+        default=None,
+        metadata={"help": "your data: an item attribute table (CSV/TSV, Parquet, JSON lines), one row per item"},
     )
-    item_key: str | None = field(default=None, metadata={"help": "the item table's key column (default: --item-column)"})
+    item_key: str | None = field(
+        default=None, metadata={"help": "the item table's key column (default: --item-column)"}
+    )
     user_features: str | None = field(
-        default=None, metadata={"help": "your data: a user attribute table (CSV/TSV, Parquet, JSON lines), one row per user"}
+        default=None,
+        metadata={"help": "your data: a user attribute table (CSV/TSV, Parquet, JSON lines), one row per user"},
     )
-    user_key: str | None = field(default=None, metadata={"help": "the user table's key column (default: --user-column)"})
+    user_key: str | None = field(
+        default=None, metadata={"help": "the user table's key column (default: --user-column)"}
+    )
     interaction_features: str = field(
         default="", metadata={"help": "your data: comma-separated columns of the interactions used as features"}
     )
@@ -74,7 +80,9 @@ class DataArguments:
     )
     feature_kinds: str = field(
         default="",
-        metadata={"help": "kinds that override the inferred ones, e.g. tags=multi,brand_id=categorical,rank=continuous"},
+        metadata={
+            "help": "kinds that override the inferred ones, e.g. tags=multi,brand_id=categorical,rank=continuous"
+        },
     )
     multi_value_delimiter: str = field(default="|", metadata={"help": "splits a multi-valued feature written as text"})
 
@@ -108,33 +116,9 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
             filter, or an empty session split. ``FileNotFoundError``/``ValueError`` from the files
             name the file and the column.
     """
-    name, item_names = args.dataset, {}
     side_names = parse_side_features(args.side_features)
     sources = args.feature_sources() if hasattr(args, "feature_sources") else FeatureSources()
-    movielens: MovieLens | None = None
-    columns = [args.user_column, args.item_column, args.time_column]
-    if name in MOVIELENS or Path(name).name in ("u.data", "ratings.dat"):
-        path = None if name in MOVIELENS else Path(name)
-        if path is not None:
-            name = "ml-1m" if path.name == "ratings.dat" else "ml-100k"
-        if sources:
-            raise ValueError(f"--item-features, --user-features, --interaction-features and --time-features are for your "
-                             f"own interaction files; for {name} use --side-features")  # fmt: skip
-        movielens = load_movielens(name, path=path, cache_dir=args.cache_dir)
-        interactions, item_names = movielens.interactions, movielens.item_names
-        user, item, when = "user_id", "item_id", "timestamp"
-        min_count = args.min_item_ratings or (ML_1M_MIN_ITEM_RATINGS if name == "ml-1m" else 1)
-    else:
-        if side_names:
-            raise ValueError(
-                f"--side-features={args.side_features} is built from MovieLens' item and user files; "
-                f"{name} is not MovieLens"
-            )
-        if args.session_column:
-            columns.append(args.session_column)
-        interactions = load_interactions(name, columns=list(dict.fromkeys(columns)), optional=sources.interaction)
-        user, item, when = args.user_column, args.item_column, args.time_column
-        min_count = args.min_item_ratings or 1
+    name, interactions, item_names, movielens, (user, item, when), min_count = _read(args, sources, side_names)
     vocabulary = ItemVocabulary.from_interactions(interactions, item_column=item, min_frequency=min_count)
     if len(vocabulary) == 0:
         raise ValueError(f"{name}: no item has >= {min_count} interactions (column {item!r}); lower --min-item-ratings")
@@ -176,6 +160,50 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
         splits = fit_and_encode(splits, feature_spec)
         side_spec = SideFeatureSpec(feature_spec.cardinalities, feature_spec.multi_hot, feature_spec)
     return splits, vocabulary, item_names, description, side_spec
+
+
+def _read(
+    args: DataArguments, sources: FeatureSources, side_names: tuple[str, ...]
+) -> tuple[str, datasets.Dataset, dict, MovieLens | None, tuple[str, str, str], int]:
+    """The interactions: the dataset's name, rows, item names, MovieLens' files (or None), the user,
+    item and time columns, and the minimum count per item."""
+    name = args.dataset
+    columns = [args.user_column, args.item_column, args.time_column]
+    if name in MOVIELENS or Path(name).name in ("u.data", "ratings.dat"):
+        path = None if name in MOVIELENS else Path(name)
+        if path is not None:
+            name = "ml-1m" if path.name == "ratings.dat" else "ml-100k"
+        if sources:
+            raise ValueError(
+                "--item-features, --user-features, --interaction-features and --time-features are for your own "
+                f"interaction files; for {name} use --side-features"
+            )
+        movielens = load_movielens(name, path=path, cache_dir=args.cache_dir)
+        min_count = args.min_item_ratings or (ML_1M_MIN_ITEM_RATINGS if name == "ml-1m" else 1)
+        return (
+            name,
+            movielens.interactions,
+            movielens.item_names,
+            movielens,
+            ("user_id", "item_id", "timestamp"),
+            min_count,
+        )
+    if side_names:
+        raise ValueError(
+            f"--side-features={args.side_features} is built from MovieLens' item and user files; "
+            f"{name} is not MovieLens"
+        )
+    if args.session_column:
+        columns.append(args.session_column)
+    interactions = load_interactions(name, columns=list(dict.fromkeys(columns)), optional=sources.interaction)
+    return (
+        name,
+        interactions,
+        {},
+        None,
+        (args.user_column, args.item_column, args.time_column),
+        args.min_item_ratings or 1,
+    )
 
 
 def _split_sessions_by_time(

@@ -96,7 +96,9 @@ def attach_features(
         added[name] = [_raw(v, kind, sources.delimiter) for v in values]
     columns += [FeatureColumn(name, "time", "continuous" if name == "gap" else "categorical") for name in sources.time]
     names = [column.name for column in columns]
-    repeated = sorted({n for n in names if names.count(n) > 1 or n in RESERVED_NAMES or n in (user_column, item_column)})
+    repeated = sorted(
+        {n for n in names if names.count(n) > 1 or n in RESERVED_NAMES or n in (user_column, item_column)}
+    )
     if repeated:
         raise ValueError(f"feature name(s) {repeated} repeat or clash with the interactions' own columns; rename them")
     interactions = interactions.remove_columns([n for n in added if n in interactions.column_names])
@@ -128,7 +130,10 @@ def fit_and_encode(splits: DatasetDict, spec: FeatureSpec) -> DatasetDict:
         raw = rows.select_columns(spec.names)[:]
         values = [spec.encode({n: raw[n][i] for n in spec.names}, split) for i in range(rows.num_rows)]
         others = [c for c in rows.column_names if c not in spec.names]
-        columns = {**(rows.select_columns(others)[:] if others else {}), **{n: [v[n] for v in values] for n in spec.names}}
+        columns = {
+            **(rows.select_columns(others)[:] if others else {}),
+            **{n: [v[n] for v in values] for n in spec.names},
+        }
         encoded[split] = Dataset.from_dict({c: columns[c] for c in rows.column_names})
     return DatasetDict(encoded)
 

@@ -79,7 +79,8 @@ def training_arguments(args: Job, train_rows: int) -> TrainingArguments:
     changes: dict[str, Any] = {}
     if args.quiet:
         changes["disable_tqdm"] = True
-    if args.side_features or args.data_args.feature_sources():  # forward takes side features as **kwargs, which the Trainer cannot see
+    # forward takes side features as **kwargs, which the Trainer cannot see
+    if args.side_features or args.data_args.feature_sources():
         changes["remove_unused_columns"] = False
     if args.validate_every:
         batches = -(-train_rows // (training.per_device_train_batch_size * max(training.world_size, 1)))

@@ -59,8 +59,9 @@ class SeqRecSavingMixin:
             return
         if self.vocabulary is not None:
             self.vocabulary.save_pretrained(Path(save_directory))
-        if getattr(self, "feature_spec", None) is not None:
-            self.feature_spec.save_pretrained(Path(save_directory))
+        feature_spec = getattr(self, "feature_spec", None)
+        if feature_spec is not None:
+            feature_spec.save_pretrained(Path(save_directory))
         if model_card is not False:
             info = model_card if isinstance(model_card, dict) else {}
             write_model_card(save_directory, self.config, vocabulary=self.vocabulary, **info)

@@ -19,8 +19,9 @@ def test_vocabularies_and_statistics_come_from_the_training_split_only():
     spec = FeatureSpec([FeatureColumn("brand", "item", "categorical"), FeatureColumn("tags", "item", "multi"),
                         FeatureColumn("price", "item", "continuous")])  # fmt: skip
     splits = DatasetDict(
-        train=Dataset.from_dict({"brand": [["x", "y", "x"]], "tags": [[["a"], ["a", "b"], None]],
-                                 "price": [[1.0, 3.0, None]]}),  # fmt: skip
+        train=Dataset.from_dict(
+            {"brand": [["x", "y", "x"]], "tags": [[["a"], ["a", "b"], None]], "price": [[1.0, 3.0, None]]}
+        ),
         test=Dataset.from_dict({"brand": [["z", None]], "tags": [[["c"], ["b", "c"]]], "price": [[100.0, None]]}),
     )
     out = fit_and_encode(splits, spec)
@@ -59,7 +60,7 @@ def test_tables_read_kinds_and_refuse_bad_rows(tmp_path):
     with pytest.raises(ValueError, match=r"item table file '.*items.csv': key 'a' \(column 'sku'\) has two rows: "
                                          r"rows 0 and 2"):  # fmt: skip
         read_feature_table(str(path), "sku", what="item table")
-    with pytest.raises(ValueError, match="item table file '.*items.csv' has no key column 'id'"):
+    with pytest.raises(ValueError, match=r"item table file '.*items.csv' has no key column 'id'"):
         read_feature_table(str(path), "id", what="item table")
     with pytest.raises(ValueError, match=r"Invalid --feature-kinds entry 'tags'"):
         parse_kinds("tags")
