@@ -112,3 +112,24 @@ def test_the_shop_through_load_data(tmp_path):
     assert abs(sum(train_prices) / len(train_prices)) < 1e-9  # normalised on the training split
     with pytest.raises(ValueError, match="for ml-100k use --side-features"):
         load_data(DataArguments(dataset="ml-100k", time_features="hour"))
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_list_columns_are_multi_valued_in_jsonl_and_parquet(tmp_path, suffix):
+    frame = pd.DataFrame({"sku": ["a", "b"], "tags": [["x", "y"], []], "rank": [1, 2], "weight": [0.5, None]})
+    path = tmp_path / f"items{suffix}"
+    if suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_parquet(path, index=False)
+    _, kinds = read_feature_table(str(path), "sku", what="item table")
+    assert kinds == {"tags": "multi", "rank": "categorical", "weight": "continuous"}
+
+
+def test_a_user_missing_from_the_user_table_is_named(tmp_path):
+    path = tmp_path / "users.csv"
+    path.write_text("uid,country\nu,de\n")
+    interactions = Dataset.from_dict({"user": ["u", "w"], "sku": ["a", "b"], "t": [1, 2]})
+    with pytest.raises(ValueError, match=r"clicks: user 'w' \(column 'user', row 1\) is not in the user table "):
+        attach_features(interactions, FeatureSources(user_table=str(path), user_key="uid"), where="clicks",
+                        user_column="user", item_column="sku")  # fmt: skip

@@ -64,3 +64,20 @@ def test_recommend_on_a_raw_history_scores_what_evaluation_scored(tmp_path, caps
         assert len(top) == 5
         for item, score in top:
             torch.testing.assert_close(score, evaluated[0, vocabulary.encode([item])[0]].item(), rtol=1e-5, atol=1e-6)
+
+
+def test_bad_feature_files_stop_the_job_naming_file_column_and_row(tmp_path):
+    clicks, products, users = write_shop(tmp_path / "data")
+    table = pd.read_csv(products)
+    table.iloc[1:].to_csv(products, index=False)  # p000 is gone
+    with pytest.raises(
+        SystemExit,
+        match=r"error: interactions .*clicks.csv: item 'p000' \(column 'product_id', row "
+        r"\d+\) is not in the item table '.*products.csv' \(key column 'product_id'\)",
+    ):
+        main([*_flags(clicks, products, users), "--output-dir", str(tmp_path / "out"), *TINY])
+    table.assign(price=table["price"].astype(str).where(table.index != 3, "cheap")).to_csv(products, index=False)
+    with pytest.raises(SystemExit, match=r"item table file '.*products.csv': column 'price' is continuous but row 3 "
+                                         r"holds 'cheap' \(not a number\)"):  # fmt: skip
+        main([*_flags(clicks, products, users), "--feature-kinds", "tags=multi,price=continuous",
+              "--output-dir", str(tmp_path / "out"), *TINY])  # fmt: skip
