@@ -78,9 +78,10 @@ def attach_features(
                 f"{where}: {source} {keys[row]!r} (column {by!r}, row {row}) is not in the {source} table '{path}' "
                 f"(key column {key!r}); {len(set(np.asarray(keys)[absent]))} {source}s are missing"
             )
-        used = frame.loc[sorted(set(keys))]
-        tables[source] = {k: {n: _raw(v, kinds[n], sources.delimiter) for n, v in row.items()}
-                          for k, row in used.iterrows()}  # fmt: skip
+        used = frame.loc[sorted(set(keys))].to_dict("index")
+        tables[source] = {
+            k: {n: _raw(v, kinds[n], sources.delimiter) for n, v in row.items()} for k, row in used.items()
+        }
         for name, kind in kinds.items():
             columns.append(FeatureColumn(name, source, kind))
             added[name] = [tables[source][k][name] for k in keys]
