@@ -18,7 +18,14 @@ from .files import load_interactions
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
 from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
 from .side_features import SideFeatureSpec, add_side_features, parse_side_features
-from .table_features import FeatureSources, add_time_features, attach_features, fit_and_encode, parse_names
+from .table_features import (
+    FeatureSources,
+    add_time_features,
+    attach_features,
+    describe,
+    fit_and_encode,
+    parse_names,
+)
 from .vocabulary import ItemVocabulary
 
 MOVIELENS = ("ml-100k", "ml-1m")
@@ -148,7 +155,7 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
         f"{Path(name).name if name not in MOVIELENS else name}: {len(sequences):,} {unit}, {len(vocabulary):,} items, "
         f"{len(interactions):,} interactions (items with >= {min_count} ratings; "
         f"{vocabulary.num_dropped_items:,} items dropped)"
-    )
+    ) + (f"; {describe(feature_spec)}" if feature_spec is not None else "")
     sequences = sequences.rename_column(group, "user_id") if group != "user_id" else sequences
     if unit == "sessions":
         splits = _split_sessions_by_time(

@@ -5,7 +5,7 @@ training split and encoded (:class:`~hf_seqmask.data.feature_tables.FeatureSpec`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,6 +160,14 @@ def parse_names(text: str | Sequence[str] | None, flag: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def describe(spec: FeatureSpec) -> Mapping[str, str]:
-    """name -> ``"kind from source"`` (for the job's description)."""
-    return {column.name: f"{column.kind} from {column.source}" for column in spec.columns}
+def describe(spec: FeatureSpec) -> str:
+    """The features by source, for the job's description.
+
+    Example:
+        >>> describe(FeatureSpec([FeatureColumn("brand", "item", "categorical"),
+        ...                       FeatureColumn("tags", "item", "multi"), FeatureColumn("gap", "time", "continuous")]))
+        'side features: brand, tags (item), gap (time)'
+    """
+    sources = dict.fromkeys(column.source for column in spec.columns)
+    parts = [", ".join(c.name for c in spec.columns if c.source == source) + f" ({source})" for source in sources]
+    return "side features: " + ", ".join(parts)
