@@ -29,6 +29,7 @@ from .table_features import (
 from .vocabulary import ItemVocabulary
 
 MOVIELENS = ("ml-100k", "ml-1m")
+FILE_ROW = "__file_row__"
 
 
 @dataclass
@@ -129,11 +130,14 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
     vocabulary = ItemVocabulary.from_interactions(interactions, item_column=item, min_frequency=min_count)
     if len(vocabulary) == 0:
         raise ValueError(f"{name}: no item has >= {min_count} interactions (column {item!r}); lower --min-item-ratings")
+    if sources:  # errors name an interaction by its row in the files, before the count filter
+        interactions = interactions.add_column(FILE_ROW, list(range(interactions.num_rows)))
     interactions = keep_known_items(interactions, vocabulary, item_column=item)
     feature_spec = None
     if sources:
+        rows, interactions = interactions[FILE_ROW], interactions.remove_columns(FILE_ROW)
         interactions, feature_spec = attach_features(
-            interactions, sources, where=f"interactions {name}", user_column=user, item_column=item
+            interactions, sources, where=f"interactions {name}", user_column=user, item_column=item, file_rows=rows
         )
         side_names = tuple(c.name for c in feature_spec.columns)
     group = args.session_column if args.session_column and name not in MOVIELENS else user

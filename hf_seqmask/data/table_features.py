@@ -47,10 +47,17 @@ class FeatureSources:
 
 
 def attach_features(
-    interactions: Dataset, sources: FeatureSources, *, where: str, user_column: str, item_column: str
+    interactions: Dataset,
+    sources: FeatureSources,
+    *,
+    where: str,
+    user_column: str,
+    item_column: str,
+    file_rows: Sequence[int] | None = None,
 ) -> tuple[Dataset, FeatureSpec]:
     """Add the raw value of every item, user and interaction feature to each interaction (one column
-    per feature) and return the not yet fitted spec. ``where`` names the interactions in errors.
+    per feature) and return the not yet fitted spec. ``where`` names the interactions in errors, and
+    ``file_rows`` (default: their position) the row of each interaction in its files.
 
     Raises:
         ValueError: an interaction's item (user) missing from the item (user) table, naming the file,
@@ -73,9 +80,10 @@ def attach_features(
         keys = [str(k) for k in interactions[by]]
         absent = ~pd.Index(keys).isin(frame.index)
         if absent.any():
-            row = int(np.flatnonzero(absent)[0])
+            first = int(np.flatnonzero(absent)[0])
+            row = file_rows[first] if file_rows is not None else first
             raise ValueError(
-                f"{where}: {source} {keys[row]!r} (column {by!r}, row {row}) is not in the {source} table '{path}' "
+                f"{where}: {source} {keys[first]!r} (column {by!r}, row {row}) is not in the {source} table '{path}' "
                 f"(key column {key!r}); {len(set(np.asarray(keys)[absent]))} {source}s are missing"
             )
         used = frame.loc[sorted(set(keys))].to_dict("index")

@@ -133,3 +133,12 @@ def test_a_user_missing_from_the_user_table_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"clicks: user 'w' \(column 'user', row 1\) is not in the user table "):
         attach_features(interactions, FeatureSources(user_table=str(path), user_key="uid"), where="clicks",
                         user_column="user", item_column="sku")  # fmt: skip
+
+
+def test_the_missing_items_row_is_its_row_in_the_file_even_after_the_count_filter(tmp_path):
+    clicks = tmp_path / "clicks.csv"
+    clicks.write_text("user_id,item_id,timestamp\nu,rare,1\nu,a,2\nu,b,3\nv,a,4\nv,b,5\nv,zz,6\nw,zz,7\n")
+    (tmp_path / "items.csv").write_text("item_id,brand\na,x\nb,y\n")
+    args = DataArguments(dataset=str(clicks), item_features=str(tmp_path / "items.csv"), min_item_ratings=2)
+    with pytest.raises(ValueError, match=r"item 'zz' \(column 'item_id', row 5\) is not in the item table"):
+        load_data(args)  # 'rare' (row 0) is dropped by the count filter and needs no row in the table
