@@ -81,3 +81,11 @@ def test_bad_feature_files_stop_the_job_naming_file_column_and_row(tmp_path):
                                          r"holds 'cheap' \(not a number\)"):  # fmt: skip
         main([*_flags(clicks, products, users), "--feature-kinds", "tags=multi,price=continuous",
               "--output-dir", str(tmp_path / "out"), *TINY])  # fmt: skip
+
+
+def test_the_side_feature_combiner_flag_reaches_the_model(tmp_path, capsys):
+    paths = write_shop(tmp_path / "data")
+    main([*_flags(*paths), "--side-feature-combiner", "concat", "--output-dir", str(tmp_path), *TINY])
+    capsys.readouterr()
+    loaded = SeqRecModel.from_pretrained(tmp_path / "model")
+    assert loaded.config.side_feature_combiner == "concat" and loaded.side_projection is not None
