@@ -142,3 +142,16 @@ def test_the_missing_items_row_is_its_row_in_the_file_even_after_the_count_filte
     args = DataArguments(dataset=str(clicks), item_features=str(tmp_path / "items.csv"), min_item_ratings=2)
     with pytest.raises(ValueError, match=r"item 'zz' \(column 'item_id', row 5\) is not in the item table"):
         load_data(args)  # 'rare' (row 0) is dropped by the count filter and needs no row in the table
+
+
+def test_a_multi_valued_feature_keeps_its_62_most_frequent_values_and_time_keeps_every_hour():
+    values = [[f"v{j:02d}"] * (1 + (j < 62)) for j in range(70)]  # v00..v61 twice, v62..v69 once
+    spec = FeatureSpec([FeatureColumn("tags", "item", "multi"), FeatureColumn("hour", "time", "categorical")])
+    spec.fit({"tags": [[[v] for row in values for v in row]], "hour": [["13", "13", "2"]]})
+    tags, hour = spec.columns
+    assert len(tags.values) == 62 and tags.cardinality == 63 and "v62" not in tags.values
+    assert spec.encode({"tags": [["v62"], ["v00", "v69"]], "hour": ["5", "13"]}) == {
+        "tags": [1, 1 | 1 << (1 + tags.values.index("v00"))],  # bit 0: unknown
+        "hour": [7, 15],  # id 2 + hour, seen in training or not
+    }
+    assert hour.cardinality == 26 and hour.value_counts[13] == 2 and hour.value_counts[5] == 0
