@@ -93,6 +93,9 @@ class FeatureSpec:
     delimiter: str = "|"
     counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._codebooks: dict[str, dict[str, int]] = {}  # built once per fit (not a field: not saved)
+
     @property
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
@@ -107,6 +110,7 @@ class FeatureSpec:
 
     def fit(self, train: Mapping[str, Sequence[Sequence[Any]]]) -> None:
         """Fit every vocabulary and statistic on the training split's raw per-position values."""
+        self._codebooks = {}
         for column in self.columns:
             values = [value for row in train[column.name] for value in row]
             if column.kind == "continuous":
@@ -131,7 +135,9 @@ class FeatureSpec:
         unknown values are counted under ``split`` when given."""
         out: dict[str, list] = {}
         for column in self.columns:
-            codes = self._codebook(column)
+            codes = self._codebooks.get(column.name)
+            if codes is None:
+                codes = self._codebooks[column.name] = self._codebook(column)
             encoded, missing, unknown = [], 0, 0
             for value in raw[column.name]:
                 if _missing(value):

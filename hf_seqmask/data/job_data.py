@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
+import pyarrow as pa
 
 from .feature_tables import parse_kinds
 from .files import load_interactions
@@ -131,11 +132,13 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
     if len(vocabulary) == 0:
         raise ValueError(f"{name}: no item has >= {min_count} interactions (column {item!r}); lower --min-item-ratings")
     if sources:  # errors name an interaction by its row in the files, before the count filter
-        interactions = interactions.add_column(FILE_ROW, list(range(interactions.num_rows)))
+        table = interactions.with_format("arrow")[:]
+        interactions = datasets.Dataset(table.append_column(FILE_ROW, pa.array(range(table.num_rows), pa.int64())))
     interactions = keep_known_items(interactions, vocabulary, item_column=item)
     feature_spec = None
     if sources:
-        rows, interactions = interactions[FILE_ROW], interactions.remove_columns(FILE_ROW)
+        table = interactions.with_format("arrow")[:]
+        rows, interactions = table.column(FILE_ROW).to_pylist(), datasets.Dataset(table.drop_columns([FILE_ROW]))
         interactions, feature_spec = attach_features(
             interactions, sources, where=f"interactions {name}", user_column=user, item_column=item, file_rows=rows
         )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from datasets import Dataset, DatasetDict
 
 from .feature_tables import (
@@ -67,6 +68,7 @@ def attach_features(
     unknown = [name for name in sources.time if name not in TIME_FEATURES]
     if unknown:
         raise ValueError(f"Invalid time feature(s) {unknown} in --time-features; choose from {list(TIME_FEATURES)}")
+    table = interactions.with_format("arrow")[:]  # columns read once, as Arrow (no per-row formatting)
     columns: list[FeatureColumn] = []
     added: dict[str, list] = {}
     tables = {}
@@ -77,7 +79,7 @@ def attach_features(
         if path is None:
             continue
         frame, kinds = read_feature_table(path, key, what=f"{source} table", kinds=sources.kinds)
-        keys = [str(k) for k in interactions[by]]
+        keys = [str(k) for k in table.column(by).to_pylist()]
         absent = ~pd.Index(keys).isin(frame.index)
         if absent.any():
             first = int(np.flatnonzero(absent)[0])
@@ -96,7 +98,7 @@ def attach_features(
     for name in sources.interaction:
         if name not in interactions.column_names:
             raise ValueError(f"{where} has no column {name!r} (--interaction-features)")
-        values = interactions[name]
+        values = table.column(name).to_pylist()
         kind = sources.kinds.get(name) or infer_kind(pd.Series(values))
         check_kind(name, kind)
         if kind == "continuous":
@@ -110,11 +112,11 @@ def attach_features(
     )
     if repeated:
         raise ValueError(f"feature name(s) {repeated} repeat or clash with the interactions' own columns; rename them")
-    interactions = interactions.remove_columns([n for n in added if n in interactions.column_names])
+    table = table.drop_columns([n for n in added if n in table.column_names])
     for name, values in added.items():
-        interactions = interactions.add_column(name, values)
+        table = table.append_column(name, pa.array(values))
     spec = FeatureSpec(columns, tables.get("item", {}), tables.get("user", {}), sources.delimiter)
-    return interactions, spec
+    return Dataset(table), spec
 
 
 def add_time_features(sequences: Dataset, spec: FeatureSpec, time_column: str) -> Dataset:
