@@ -110,7 +110,7 @@ class FeatureSpec:
 
     def fit(self, train: Mapping[str, Sequence[Sequence[Any]]]) -> None:
         """Fit every vocabulary and statistic on the training split's raw per-position values."""
-        self._codebooks = {}
+        self._codebooks, self.counts = {}, {}
         for column in self.columns:
             values = [value for row in train[column.name] for value in row]
             if column.kind == "continuous":

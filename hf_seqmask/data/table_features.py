@@ -112,6 +112,9 @@ def attach_features(
     )
     if repeated:
         raise ValueError(f"feature name(s) {repeated} repeat or clash with the interactions' own columns; rename them")
+    stray = sorted(set(sources.kinds) - set(names))
+    if stray:
+        raise ValueError(f"--feature-kinds names {stray}, which are not features; the features are {names}")
     table = table.drop_columns([n for n in added if n in table.column_names])
     for name, values in added.items():
         table = table.append_column(name, pa.array(values))

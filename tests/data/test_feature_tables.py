@@ -79,6 +79,11 @@ def test_an_item_missing_from_the_table_is_named_with_its_row(tmp_path):
     with pytest.raises(ValueError, match=r"Invalid time feature\(s\) \['minute'\]"):
         attach_features(interactions, FeatureSources(time=("minute",)), where="x", user_column="user",
                         item_column="sku")  # fmt: skip
+    with pytest.raises(ValueError, match=r"--feature-kinds names \['price'\], which are not features"):
+        attach_features(
+            interactions, FeatureSources(time=("hour",), kinds={"price": "continuous"}), where="x", user_column="user",
+            item_column="sku",
+        )  # fmt: skip
     with pytest.raises(ValueError, match=r"feature name\(s\) \['t'\] repeat"):
         attach_features(interactions, FeatureSources(interaction=("t", "t")), where="x", user_column="user",
                         item_column="sku")  # fmt: skip
