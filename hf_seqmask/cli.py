@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(description)
     model = SeqRecModel(model_config(args, vocabulary.vocab_size, side_spec))
     model.set_vocabulary(vocabulary)
+    model.feature_spec = side_spec.features  # saved beside the weights: recommend() on raw histories
     report = ValidationReport(show)
     time_limit = TimeLimit(args.max_minutes) if args.max_minutes else None
     trainer = _trainer(args, model, splits, report, time_limit)

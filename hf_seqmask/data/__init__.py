@@ -1,22 +1,29 @@
 """The data layer on ``datasets``: item vocabulary, sequences, splits, MovieLens, the main job's ``load_data``."""
 
-from .files import interaction_files, load_interactions
+from .feature_tables import FeatureColumn, FeatureSpec, read_feature_table
+from .files import interaction_files, load_interactions, read_table
 from .job_data import DataArguments, load_data
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
 from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
 from .side_features import SIDE_FEATURES, SideFeatureSpec, add_side_features, parse_side_features
 from .streaming import stream_interactions, stream_sequences
+from .table_features import FeatureSources, attach_features, fit_and_encode
 from .vocabulary import ItemVocabulary
 
 __all__ = [
     "ML_1M_MIN_ITEM_RATINGS",
     "SIDE_FEATURES",
     "DataArguments",
+    "FeatureColumn",
+    "FeatureSources",
+    "FeatureSpec",
     "ItemVocabulary",
     "MovieLens",
     "SideFeatureSpec",
     "add_side_features",
+    "attach_features",
     "encode_sequences",
+    "fit_and_encode",
     "group_into_sequences",
     "interaction_files",
     "keep_known_items",
@@ -25,6 +32,8 @@ __all__ = [
     "load_interactions",
     "load_movielens",
     "parse_side_features",
+    "read_feature_table",
+    "read_table",
     "stream_interactions",
     "stream_sequences",
     "time_split",

@@ -49,8 +49,40 @@ def interaction_files(spec: str | Sequence[str]) -> list[Path]:
     return files
 
 
-def load_interactions(spec: str | Sequence[str], *, columns: Sequence[str]) -> Dataset:
-    """The interactions of ``spec`` (see :func:`interaction_files`) as a ``Dataset`` of ``columns``.
+def read_table(
+    spec: str | Sequence[str], *, columns: Sequence[str] | None = None, what: str = "interactions"
+) -> Dataset:
+    """The rows of ``spec`` (see :func:`interaction_files`) as a ``Dataset`` of ``columns`` (default: all
+    of the first file's), missing values kept; ``what`` names the files in errors ("item table").
+
+    Raises:
+        FileNotFoundError: a file is missing. ValueError: a column is missing (naming the file and
+        the columns it has), or there is no row at all.
+    """
+    files = interaction_files(spec)
+    kind = FORMATS[files[0].suffix.lower()]
+    options = {"delimiter": "\t"} if files[0].suffix.lower() == ".tsv" else {}
+    names = [str(f) for f in files]
+    columns = list(columns) if columns is not None else _columns_of(files[0])
+    for file in files:  # check each shard's columns, so the error names the shard
+        found = _columns_of(file)
+        missing = [c for c in columns if c not in found]
+        if missing:
+            raise ValueError(f"{what} file '{file}' has no column {missing[0]!r}; its columns are {found}")
+    try:
+        rows = load_dataset(kind, data_files=names, split="train", **options).select_columns(columns)
+    except ValueError as error:  # datasets refuses files without rows: "... corresponds to no data!"
+        if "no data" not in str(error):
+            raise
+        rows = None
+    if rows is None or rows.num_rows == 0:
+        raise ValueError(f"{what} files {names} hold no rows")
+    return rows
+
+
+def load_interactions(spec: str | Sequence[str], *, columns: Sequence[str], optional: Sequence[str] = ()) -> Dataset:
+    """The interactions of ``spec`` (see :func:`interaction_files`) as a ``Dataset`` of ``columns``
+    (then ``optional``: read too, but they may have missing values).
 
     Raises:
         FileNotFoundError: a file is missing. ValueError: a column is missing (naming the file and
@@ -63,23 +95,8 @@ def load_interactions(spec: str | Sequence[str], *, columns: Sequence[str]) -> D
         >>> load_interactions(path, columns=["user", "item", "time"]).num_rows
         2
     """
-    files = interaction_files(spec)
-    kind = FORMATS[files[0].suffix.lower()]
-    options = {"delimiter": "\t"} if files[0].suffix.lower() == ".tsv" else {}
-    names = [str(f) for f in files]
-    for file in files:  # check each shard's columns, so the error names the shard
-        found = _columns_of(file)
-        missing = [c for c in columns if c not in found]
-        if missing:
-            raise ValueError(f"interactions file '{file}' has no column {missing[0]!r}; its columns are {found}")
-    try:
-        interactions = load_dataset(kind, data_files=names, split="train", **options).select_columns(list(columns))
-    except ValueError as error:  # datasets refuses files without rows: "... corresponds to no data!"
-        if "no data" not in str(error):
-            raise
-        interactions = None
-    if interactions is None or interactions.num_rows == 0:
-        raise ValueError(f"interactions files {names} hold no rows")
+    names = [str(f) for f in interaction_files(spec)]
+    interactions = read_table(spec, columns=list(dict.fromkeys([*columns, *optional])))
     table = interactions.with_format("arrow")[:]
     for column in columns:
         nulls = table.column(column).null_count

@@ -12,14 +12,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
+import pyarrow as pa
 
+from .feature_tables import parse_kinds
 from .files import load_interactions
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
 from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
 from .side_features import SideFeatureSpec, add_side_features, parse_side_features
+from .table_features import (
+    FeatureSources,
+    add_time_features,
+    attach_features,
+    describe,
+    fit_and_encode,
+    parse_names,
+)
 from .vocabulary import ItemVocabulary
 
 MOVIELENS = ("ml-100k", "ml-1m")
+FILE_ROW = "__file_row__"
 
 
 @dataclass
@@ -56,6 +67,43 @@ class DataArguments:
             "occupation, hour, time_gap (hf_seqmask.data.side_features); hidden with their item when it is masked"
         },
     )
+    item_features: str | None = field(
+        default=None,
+        metadata={"help": "your data: an item attribute table (CSV/TSV, Parquet, JSON lines), one row per item"},
+    )
+    item_key: str | None = field(
+        default=None, metadata={"help": "the item table's key column (default: --item-column)"}
+    )
+    user_features: str | None = field(
+        default=None,
+        metadata={"help": "your data: a user attribute table (CSV/TSV, Parquet, JSON lines), one row per user"},
+    )
+    user_key: str | None = field(
+        default=None, metadata={"help": "the user table's key column (default: --user-column)"}
+    )
+    interaction_features: str = field(
+        default="", metadata={"help": "your data: comma-separated columns of the interactions used as features"}
+    )
+    time_features: str = field(
+        default="", metadata={"help": "your data: comma-separated features derived from the times: hour, weekday, gap"}
+    )
+    feature_kinds: str = field(
+        default="",
+        metadata={
+            "help": "kinds that override the inferred ones, e.g. tags=multi,brand_id=categorical,rank=continuous"
+        },
+    )
+    multi_value_delimiter: str = field(default="|", metadata={"help": "splits a multi-valued feature written as text"})
+
+    def feature_sources(self) -> FeatureSources:
+        """The general side features asked for (falsy when none)."""
+        return FeatureSources(
+            item_table=self.item_features, item_key=self.item_key or self.item_column,
+            user_table=self.user_features, user_key=self.user_key or self.user_column,
+            interaction=parse_names(self.interaction_features, "--interaction-features"),
+            time=parse_names(self.time_features, "--time-features"), kinds=parse_kinds(self.feature_kinds),
+            delimiter=self.multi_value_delimiter,
+        )  # fmt: skip
 
 
 def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, str, SideFeatureSpec]:
@@ -77,35 +125,31 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
             filter, or an empty session split. ``FileNotFoundError``/``ValueError`` from the files
             name the file and the column.
     """
-    name, item_names = args.dataset, {}
     side_names = parse_side_features(args.side_features)
-    movielens: MovieLens | None = None
-    columns = [args.user_column, args.item_column, args.time_column]
-    if name in MOVIELENS or Path(name).name in ("u.data", "ratings.dat"):
-        path = None if name in MOVIELENS else Path(name)
-        if path is not None:
-            name = "ml-1m" if path.name == "ratings.dat" else "ml-100k"
-        movielens = load_movielens(name, path=path, cache_dir=args.cache_dir)
-        interactions, item_names = movielens.interactions, movielens.item_names
-        user, item, when = "user_id", "item_id", "timestamp"
-        min_count = args.min_item_ratings or (ML_1M_MIN_ITEM_RATINGS if name == "ml-1m" else 1)
-    else:
-        if side_names:
-            raise ValueError(
-                f"--side-features={args.side_features} is built from MovieLens' item and user files; "
-                f"{name} is not MovieLens"
-            )
-        if args.session_column:
-            columns.append(args.session_column)
-        interactions = load_interactions(name, columns=list(dict.fromkeys(columns)))
-        user, item, when = args.user_column, args.item_column, args.time_column
-        min_count = args.min_item_ratings or 1
+    sources = args.feature_sources() if hasattr(args, "feature_sources") else FeatureSources()
+    name, interactions, item_names, movielens, (user, item, when), min_count = _read(args, sources, side_names)
     vocabulary = ItemVocabulary.from_interactions(interactions, item_column=item, min_frequency=min_count)
     if len(vocabulary) == 0:
         raise ValueError(f"{name}: no item has >= {min_count} interactions (column {item!r}); lower --min-item-ratings")
+    if sources:  # errors name an interaction by its row in the files, before the count filter
+        table = interactions.with_format("arrow")[:]
+        interactions = datasets.Dataset(table.append_column(FILE_ROW, pa.array(range(table.num_rows), pa.int64())))
     interactions = keep_known_items(interactions, vocabulary, item_column=item)
+    feature_spec = None
+    if sources:
+        table = interactions.with_format("arrow")[:]
+        rows, interactions = table.column(FILE_ROW).to_pylist(), datasets.Dataset(table.drop_columns([FILE_ROW]))
+        interactions, feature_spec = attach_features(
+            interactions, sources, where=f"interactions {name}", user_column=user, item_column=item, file_rows=rows
+        )
+        side_names = tuple(c.name for c in feature_spec.columns)
     group = args.session_column if args.session_column and name not in MOVIELENS else user
-    sequences = group_into_sequences(interactions, user_column=group, item_column=item, time_column=when)
+    sequences = group_into_sequences(
+        interactions, user_column=group, item_column=item, time_column=when,
+        side_columns=[n for n in side_names if feature_spec and n in interactions.column_names],
+    )  # fmt: skip
+    if feature_spec is not None:
+        sequences = add_time_features(sequences, feature_spec, when)
     sequences = encode_sequences(sequences, vocabulary, item_column=item)
     side_spec = SideFeatureSpec()
     if side_names and movielens is not None:
@@ -118,17 +162,70 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
         f"{Path(name).name if name not in MOVIELENS else name}: {len(sequences):,} {unit}, {len(vocabulary):,} items, "
         f"{len(interactions):,} interactions (items with >= {min_count} ratings; "
         f"{vocabulary.num_dropped_items:,} items dropped)"
-    )
+    ) + (f"; {describe(feature_spec)}" if feature_spec is not None else "")
     sequences = sequences.rename_column(group, "user_id") if group != "user_id" else sequences
     if unit == "sessions":
-        splits = _split_sessions_by_time(sequences, when, args.session_validation_fraction, args.session_test_fraction)
+        splits = _split_sessions_by_time(
+            sequences, when, args.session_validation_fraction, args.session_test_fraction, side_names
+        )
     else:
         splits = leave_one_out(sequences.select_columns(["user_id", "input_ids", *side_names]))
+    if feature_spec is not None:
+        splits = fit_and_encode(splits, feature_spec)
+        side_spec = SideFeatureSpec(feature_spec.cardinalities, feature_spec.multi_hot, feature_spec)
     return splits, vocabulary, item_names, description, side_spec
 
 
+def _read(
+    args: DataArguments, sources: FeatureSources, side_names: tuple[str, ...]
+) -> tuple[str, datasets.Dataset, dict, MovieLens | None, tuple[str, str, str], int]:
+    """The interactions: the dataset's name, rows, item names, MovieLens' files (or None), the user,
+    item and time columns, and the minimum count per item."""
+    name = args.dataset
+    columns = [args.user_column, args.item_column, args.time_column]
+    if name in MOVIELENS or Path(name).name in ("u.data", "ratings.dat"):
+        path = None if name in MOVIELENS else Path(name)
+        if path is not None:
+            name = "ml-1m" if path.name == "ratings.dat" else "ml-100k"
+        if sources:
+            raise ValueError(
+                "--item-features, --user-features, --interaction-features and --time-features are for your own "
+                f"interaction files; for {name} use --side-features"
+            )
+        movielens = load_movielens(name, path=path, cache_dir=args.cache_dir)
+        min_count = args.min_item_ratings or (ML_1M_MIN_ITEM_RATINGS if name == "ml-1m" else 1)
+        return (
+            name,
+            movielens.interactions,
+            movielens.item_names,
+            movielens,
+            ("user_id", "item_id", "timestamp"),
+            min_count,
+        )
+    if side_names:
+        raise ValueError(
+            f"--side-features={args.side_features} is built from MovieLens' item and user files; "
+            f"{name} is not MovieLens"
+        )
+    if args.session_column:
+        columns.append(args.session_column)
+    interactions = load_interactions(name, columns=list(dict.fromkeys(columns)), optional=sources.interaction)
+    return (
+        name,
+        interactions,
+        {},
+        None,
+        (args.user_column, args.item_column, args.time_column),
+        args.min_item_ratings or 1,
+    )
+
+
 def _split_sessions_by_time(
-    sequences: datasets.Dataset, time_column: str, validation_fraction: float, test_fraction: float
+    sequences: datasets.Dataset,
+    time_column: str,
+    validation_fraction: float,
+    test_fraction: float,
+    side_names: tuple[str, ...] = (),
 ) -> datasets.DatasetDict:
     """Sessions by the time they end: the last ``test_fraction`` are the test split, the
     ``validation_fraction`` before them validation, the rest training (no training session reaches
@@ -139,7 +236,7 @@ def _split_sessions_by_time(
     validation_start = ends[min(count - 1, math.floor(count * (1 - test_fraction - validation_fraction)))]
     splits = time_split(
         sequences, time_column=time_column, validation_start=validation_start, test_start=test_start
-    ).select_columns(["user_id", "input_ids"])
+    ).select_columns(["user_id", "input_ids", *side_names])
     for split, rows in splits.items():
         if len(rows) == 0:
             raise ValueError(

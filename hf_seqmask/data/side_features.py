@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset
 
+from .feature_tables import FeatureSpec
+
 ITEM_FEATURES = ("genre", "year")
 USER_FEATURES = ("age", "gender", "occupation")
 TIME_FEATURES = ("hour", "time_gap")
@@ -45,10 +47,12 @@ MAX_GAP_BUCKET = 21
 
 @dataclass
 class SideFeatureSpec:
-    """What the model needs: ``cardinalities`` (name -> size, 0 reserved) and the ``multi_hot`` names."""
+    """What the model needs: ``cardinalities`` (name -> size, 0 reserved; 0: continuous) and the
+    ``multi_hot`` names; ``features``: the general features' fitted spec (saved with the model), if any."""
 
     cardinalities: dict[str, int] = field(default_factory=dict)
     multi_hot: tuple[str, ...] = ()
+    features: FeatureSpec | None = None
 
 
 def parse_side_features(text: str | Sequence[str] | None) -> tuple[str, ...]:

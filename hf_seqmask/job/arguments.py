@@ -45,6 +45,10 @@ class ModelArguments:
     replacements_from_batch: bool = field(
         default=False, metadata={"help": "rtd: draw replacements among the batch's targets, not the whole catalogue"}
     )
+    side_feature_combiner: Literal["sum", "concat"] = field(
+        default="sum",
+        metadata={"help": "side features: added to the item embedding, or concatenated with it and projected back"},
+    )
 
 
 @dataclass

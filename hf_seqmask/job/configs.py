@@ -68,6 +68,7 @@ def model_config(args: Job, vocab_size: int, side_features: SideFeatureSpec | No
         gbce_t=args.gbce_t,
         side_features=dict(side_features.cardinalities) if side_features else None,
         multi_hot_side_features=side_features.multi_hot if side_features else (),
+        side_feature_combiner=args.side_feature_combiner,
         **rtd,
     )
 
@@ -79,7 +80,8 @@ def training_arguments(args: Job, train_rows: int) -> TrainingArguments:
     changes: dict[str, Any] = {}
     if args.quiet:
         changes["disable_tqdm"] = True
-    if args.side_features:  # forward takes side features as **kwargs, which the Trainer cannot see
+    # forward takes side features as **kwargs, which the Trainer cannot see
+    if args.side_features or args.data_args.feature_sources():
         changes["remove_unused_columns"] = False
     if args.validate_every:
         batches = -(-train_rows // (training.per_device_train_batch_size * max(training.world_size, 1)))

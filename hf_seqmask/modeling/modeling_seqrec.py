@@ -24,6 +24,7 @@ from transformers import PreTrainedModel
 from .. import _rtd, _seeding, losses, spec
 from ..chunked_softmax import chunked_cross_entropy
 from ..collators import SequenceCollator
+from ..data.feature_tables import FeatureSpec
 from ..data.vocabulary import ItemVocabulary
 from ..mask_embedding import MaskEmbedding
 from .backbones import (
@@ -111,6 +112,7 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
         # continues the draws of the uninterrupted one (each draw's generator is keyed by it).
         self.register_buffer("replacement_draws", torch.zeros((), dtype=torch.long), persistent=config.scheme == "rtd")
         self.vocabulary: ItemVocabulary | None = None
+        self.feature_spec: FeatureSpec | None = None  # general side features' vocabularies, stats and tables
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:

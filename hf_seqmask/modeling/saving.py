@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import hub
+from ..data.feature_tables import FEATURE_SPEC_FILE, FeatureSpec
 from ..data.vocabulary import VOCABULARY_FILE, ItemVocabulary
 from .backbones import check_gradient_checkpointing
 from .model_card import write_model_card
@@ -25,6 +26,7 @@ class SeqRecSavingMixin:
     if TYPE_CHECKING:  # provided by SeqRecModel
         config: Any
         vocabulary: ItemVocabulary | None
+        feature_spec: FeatureSpec | None
 
     def set_vocabulary(self, vocabulary: ItemVocabulary | None) -> None:
         """Attach the item vocabulary (raw ids <-> ids): saved by ``save_pretrained``, restored by
@@ -46,7 +48,8 @@ class SeqRecSavingMixin:
     def save_pretrained(
         self, save_directory: str | os.PathLike, *args: Any, model_card: dict[str, Any] | bool = True, **kwargs: Any
     ) -> None:
-        """``PreTrainedModel.save_pretrained`` plus the item vocabulary (``item_vocabulary.json``) and a
+        """``PreTrainedModel.save_pretrained`` plus the item vocabulary (``item_vocabulary.json``), the side
+        features' spec (``feature_spec.json``, when ``feature_spec`` is set) and a
         model card (``README.md``: how to load, the masking spec, data, metrics, intended use,
         limitations; :func:`~hf_seqmask.modeling.model_card.model_card`). ``model_card``: ``True``, a
         dict of the card's fields (``data``, ``metrics``, ``license``, ``tags``, ``intended_use``), or
@@ -56,6 +59,9 @@ class SeqRecSavingMixin:
             return
         if self.vocabulary is not None:
             self.vocabulary.save_pretrained(Path(save_directory))
+        feature_spec = getattr(self, "feature_spec", None)
+        if feature_spec is not None:
+            feature_spec.save_pretrained(Path(save_directory))
         if model_card is not False:
             info = model_card if isinstance(model_card, dict) else {}
             write_model_card(save_directory, self.config, vocabulary=self.vocabulary, **info)
@@ -69,6 +75,9 @@ class SeqRecSavingMixin:
         path = hub.resolve_file(pretrained_model_name_or_path, VOCABULARY_FILE, **hub.hub_options(kwargs))
         if path is not None:
             model.set_vocabulary(ItemVocabulary.from_file(path))
+        path = hub.resolve_file(pretrained_model_name_or_path, FEATURE_SPEC_FILE, **hub.hub_options(kwargs))
+        if path is not None:
+            model.feature_spec = FeatureSpec.from_file(path)
         return model
 
     def _set_gradient_checkpointing(self, enable: bool = True, *args: Any, **kwargs: Any) -> None:
