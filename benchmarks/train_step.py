@@ -66,8 +66,9 @@ class MatmulRecorder(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def guard(family: str, scheme: str, steps: int, profile_ops: int = 0) -> dict:
-    """(step ms, matmuls-alone ms, ratio) of ``family`` + ``scheme`` at the ML-1M size."""
+def guard(family: str, scheme: str, steps: int, profile_ops: int = 0, compile_backend: str | None = None) -> dict:
+    """(step ms, matmuls-alone ms, ratio) of ``family`` + ``scheme`` at the ML-1M size; with
+    ``compile_backend`` also the step of ``torch.compile(model, backend=...)`` on the same batches."""
     from transformers import BertConfig, GPT2Config
 
     from hf_seqmask import SCHEMES, SeqRecConfig, SeqRecModel
@@ -90,8 +91,8 @@ def guard(family: str, scheme: str, steps: int, profile_ops: int = 0) -> dict:
         for _ in range(steps + 2)
     ]
 
-    def step(batch: dict) -> None:
-        loss = model(**batch).loss
+    def step(batch: dict, forward=model) -> None:
+        loss = forward(**batch).loss
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -106,6 +107,16 @@ def guard(family: str, scheme: str, steps: int, profile_ops: int = 0) -> dict:
         step(batch)
         times.append(time.perf_counter() - start)
     step_ms = 1000 * statistics.median(times)
+    compiled_ms = None
+    if compile_backend:
+        compiled = torch.compile(model, backend=compile_backend)
+        step(batches[0], compiled)  # compiles (the batches share one shape: no recompilation)
+        compiled_times = []
+        for batch in batches[2:]:
+            start = time.perf_counter()
+            step(batch, compiled)
+            compiled_times.append(time.perf_counter() - start)
+        compiled_ms = 1000 * statistics.median(compiled_times)
     matmul_ms = 1000 * matmuls_alone(recorder.calls, steps)
     profile = None
     if profile_ops:
@@ -118,6 +129,7 @@ def guard(family: str, scheme: str, steps: int, profile_ops: int = 0) -> dict:
         "ratio": step_ms / matmul_ms,
         "matmuls": len(recorder.calls),
         "profile": profile,
+        "compiled_ms": compiled_ms,
     }
 
 
@@ -143,19 +155,23 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--guard", action="store_true", help="the ML-1M-size guard instead of the tiny grid")
     parser.add_argument("--profile", type=int, default=0, help="--guard: also print the N costliest ops of a step")
+    parser.add_argument("--compile", default=None, help="--guard: also time the step compiled with this backend")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     if args.guard:
-        print("| model | scheme | ms / step | its matmuls alone, ms | step / matmuls | matmuls |")
-        print("|---|---|---|---|---|---|")
+        compiled_head = f" compiled ({args.compile}) ms / step | eager / compiled |" if args.compile else ""
+        print(f"| model | scheme | ms / step | its matmuls alone, ms | step / matmuls | matmuls |{compiled_head}")
+        print("|---|---|---|---|---|---|" + ("---|---|" if args.compile else ""))
         results: dict[str, float] = {}
         profiles: list[str] = []
         for family, scheme in (("gpt2", "clm"), ("bert", "mlm")):
-            measured = guard(family, scheme, min(args.steps, 10), args.profile)
+            measured = guard(family, scheme, min(args.steps, 10), args.profile, args.compile)
             results[f"{family}-{scheme}"] = measured["ratio"]
+            compiled = measured["compiled_ms"]
+            compiled_cells = f" {compiled:.0f} | {measured['step_ms'] / compiled:.2f}x |" if compiled else ""
             print(
                 f"| {family} | {scheme} | {measured['step_ms']:.0f} | {measured['matmul_ms']:.0f} | "
-                f"{measured['ratio']:.2f}x | {measured['matmuls']} |"
+                f"{measured['ratio']:.2f}x | {measured['matmuls']} |{compiled_cells}"
             )
             if measured["profile"]:
                 profiles.append(
