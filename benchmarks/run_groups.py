@@ -1,7 +1,8 @@
 """Runs of one recipe over several seeds: mean, standard deviation and n of their test metrics.
 
 Two runs belong to one recipe when every option of the main job but the seed, the output folder and
-the time limit is equal (options a run predates count at today's defaults), on the same device.
+the time limit is equal (options a run predates count at the value the job used before the option
+existed, :data:`PREDATED`, else at today's defaults), on the same device.
 ``benchmarks/movielens.py`` renders the table from every run's metrics.json:
 
     python benchmarks/movielens.py --table-only
@@ -17,6 +18,11 @@ from typing import Any
 
 # Options that do not change the model a run trains (the time limit is a budget, recorded per run).
 NOT_RECIPE = ("seed", "output_dir", "max_minutes", "quiet", "threads", "cache_dir")
+# What a run that predates an option trained with: the job's behaviour before the option existed
+# (the rtd detection weight was ELECTRA's 50 until the ablation made 1 the default).
+PREDATED = {"discriminator_loss_weight": 50.0}
+# Options only replaced-token detection reads: no part of another scheme's recipe.
+RTD_ONLY = ("discriminator_loss_weight", "generator_loss_weight", "generator_hidden_size", "replacements_from_batch")
 
 
 @dataclass
@@ -45,10 +51,12 @@ class RecipeGroup:
 
 
 def recipe_key(summary: dict[str, Any], defaults: dict[str, Any] | None = None) -> str:
-    """The recipe of a run as a canonical string: its options at today's defaults where it lacks them,
-    without the seed, folder and time limit; plus the device."""
-    arguments = {**(defaults or {}), **summary["arguments"]}
-    recipe = {k: v for k, v in sorted(arguments.items()) if k not in NOT_RECIPE}
+    """The recipe of a run as a canonical string: its options (at :data:`PREDATED` or today's defaults
+    where it lacks them), without the seed, folder, time limit and, outside rtd, rtd's options; plus
+    the device."""
+    arguments = {**(defaults or {}), **PREDATED, **summary["arguments"]}
+    ignored = NOT_RECIPE + (RTD_ONLY if arguments.get("scheme") != "rtd" else ())
+    recipe = {k: v for k, v in sorted(arguments.items()) if k not in ignored}
     return json.dumps({"recipe": recipe, "device": summary.get("device", "cpu")}, sort_keys=True)
 
 
