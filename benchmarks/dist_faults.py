@@ -70,7 +70,9 @@ def _start(launcher: str, folder: Path, flags: list[str], env: dict, log) -> lis
     return [subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=log)]
 
 
-def launch(launcher: str, folder: Path, flags: list[str], fault: str = "", leave_hung: bool = False) -> dict:
+def launch(
+    launcher: str, folder: Path, flags: list[str], fault: str = "", leave_hung: bool = False, name: str = "log"
+) -> dict:
     """One 2-rank run in ``folder``; ``fault``: ``kill@N`` or ``hang@N`` (rank 1, after update N)."""
     folder.mkdir(parents=True, exist_ok=True)
     events = folder / "events"
@@ -80,10 +82,10 @@ def launch(launcher: str, folder: Path, flags: list[str], fault: str = "", leave
     env.update(FAULT_SIGNAL="STOP" if kind == "hang" else "", FAULT_BEACON="", OMP_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT), env.get("PYTHONPATH", "")])
     survivor_exit = None
-    with open(folder / "log", "w") as log:
+    with open(folder / name, "w") as log:
         processes = _start(launcher, folder, flags, env, log)
         while any(p.poll() is None for p in processes):
-            text = (folder / "log").read_text(errors="replace")
+            text = (folder / name).read_text(errors="replace")
             if survivor_exit is None and (LOST.search(text) or "closing signal SIGTERM" in text):
                 survivor_exit = time.time()
                 if kind == "hang" and not leave_hung:
@@ -94,7 +96,7 @@ def launch(launcher: str, folder: Path, flags: list[str], fault: str = "", leave
                     processes[1].kill()
             time.sleep(0.05)
         ended = time.time()
-    output = (folder / "log").read_text(errors="replace")
+    output = (folder / name).read_text(errors="replace")
     record = {"launcher": launcher, "fault": fault or "none", "returncode": [p.returncode for p in processes]}
     record["aborted"] = "terminate called" in output  # a C++ abort at exit (see docs/reliability.md)
     if fault:
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
     for kind in args.faults:
         folder = workdir / kind
         record = launch(args.launcher, folder, flags, f"{kind}@{args.at}", args.leave_hung)
-        resumed = launch(args.launcher, folder, [*flags, "--resume_from_checkpoint", "true"])
+        resumed = launch(args.launcher, folder, [*flags, "--resume_from_checkpoint", "true"], name="log-resumed")
         if resumed["returncode"] != [0] * len(resumed["returncode"]):
             raise RuntimeError(f"the resumed run failed:\n{resumed['output'][-3000:]}")
         found = re.search(r"resuming from (\S+)", resumed["output"])
