@@ -86,10 +86,11 @@ def launch(
         processes = _start(launcher, folder, flags, env, log)
         while any(p.poll() is None for p in processes):
             text = (folder / name).read_text(errors="replace")
-            if survivor_exit is None and (LOST.search(text) or "closing signal SIGTERM" in text):
+            hit = survivor_exit is None and (LOST.search(text) or "closing signal SIGTERM" in text)
+            if hit and (kind != "hang" or not _alive(_pid_of_rank(events, 0))):
                 survivor_exit = time.time()
-                if kind == "hang" and not leave_hung:
-                    os.kill(int(_fault_event(events)[1]), signal.SIGKILL)  # the stopped rank
+                if kind == "hang" and not leave_hung:  # once the survivor is gone: the stopped rank
+                    os.kill(int(_fault_event(events)[1]), signal.SIGKILL)
             if launcher == "plain" and processes[0].poll() is not None and kind:
                 survivor_exit = survivor_exit or time.time()
                 if kind == "hang" and not leave_hung and processes[1].poll() is None:
@@ -109,6 +110,18 @@ def launch(
             seconds_to_launcher_exit=round(ended - at, 1),
         )
     return record | {"output": output}
+
+
+def _pid_of_rank(events: Path, rank: int) -> int:
+    return next(int(line.split()[2]) for line in events.read_text().splitlines() if line.startswith(f"rank {rank} "))
+
+
+def _alive(pid: int) -> bool:
+    """Running (not yet exited, or exited and reaped: a zombie counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def _fault_event(events: Path) -> list[str]:

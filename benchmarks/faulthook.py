@@ -179,6 +179,7 @@ def install() -> None:
 
 
 if __name__ == "__main__":  # torchrun ... -m faulthook FLAGS: the job with the faults installed
+    _event(f"rank {_RANK} {os.getpid()}")
     install()
     from hf_seqmask.cli import main
 
