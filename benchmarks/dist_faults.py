@@ -10,12 +10,12 @@ The data and the job are benchmarks/faults.py's (64 synthetic users, a tiny BERT
 checkpointing every epoch: 2 updates an epoch on 2 ranks). It runs the job once straight through, then
 once per fault -- rank 1 SIGKILLed (``kill``), or SIGSTOPped (``hang``: alive and silent) after the
 backward pass of update ``--at`` -- each with ``--ddp_timeout`` ``--timeout``, and measures the
-seconds from the fault to the surviving rank's exit (its one-line ``lost its peer`` error, or the
-launcher's SIGTERM) and to the launcher's exit. A hung rank outlives the survivor: the launcher's
-agent waits 30 s for it to take SIGTERM before its SIGKILL; the harness SIGKILLs it once the survivor
-has exited (``--leave-hung`` leaves it to the agent). Each faulted run is then resumed on 2 ranks with
-``--resume_from_checkpoint true`` and compared with the straight run as faults.py compares: every final
-weight bit for bit, metrics.json but for wall-clock fields.
+seconds from the fault to the surviving rank's one-line ``lost its peer`` error (or the launcher's
+SIGTERM to it, whichever comes first), to its exit and to the launcher's exit. A hung rank outlives
+the survivor: the launcher's agent waits 30 s for it to take SIGTERM before its SIGKILL; the harness
+SIGKILLs it once the survivor has exited (``--leave-hung`` leaves it to the agent). Each faulted run
+is then resumed on 2 ranks with ``--resume_from_checkpoint true`` and compared with the straight run
+as faults.py compares: every final weight bit for bit, metrics.json but for wall-clock fields.
 """
 
 from __future__ import annotations
@@ -81,20 +81,17 @@ def launch(
     env = {**os.environ, "FAULT": f"step@{step}" if fault else "", "FAULT_RANK": "1", "FAULT_EVENTS": str(events)}
     env.update(FAULT_SIGNAL="STOP" if kind == "hang" else "", FAULT_BEACON="", OMP_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT), env.get("PYTHONPATH", "")])
-    survivor_exit = None
+    survivor_error = survivor_exit = None
     with open(folder / name, "w") as log:
         processes = _start(launcher, folder, flags, env, log)
         while any(p.poll() is None for p in processes):
             text = (folder / name).read_text(errors="replace")
-            hit = survivor_exit is None and (LOST.search(text) or "closing signal SIGTERM" in text)
-            if hit and (kind != "hang" or not _alive(_pid_of_rank(events, 0))):
+            if fault and survivor_error is None and (LOST.search(text) or "closing signal SIGTERM" in text):
+                survivor_error = time.time()  # its one-line error, or the agent's SIGTERM to it
+            if survivor_error and survivor_exit is None and not _alive(_pid_of_rank(events, 0)):
                 survivor_exit = time.time()
                 if kind == "hang" and not leave_hung:  # once the survivor is gone: the stopped rank
                     os.kill(int(_fault_event(events)[1]), signal.SIGKILL)
-            if launcher == "plain" and processes[0].poll() is not None and kind:
-                survivor_exit = survivor_exit or time.time()
-                if kind == "hang" and not leave_hung and processes[1].poll() is None:
-                    processes[1].kill()
             time.sleep(0.05)
         ended = time.time()
     output = (folder / name).read_text(errors="replace")
@@ -106,6 +103,7 @@ def launch(
         record.update(
             survivor_error=lost.group(0)[:160] if lost else None,
             survivor_sigterm="closing signal SIGTERM" in output,
+            seconds_to_survivor_error=round((survivor_error or ended) - at, 1),
             seconds_to_survivor_exit=round((survivor_exit or ended) - at, 1),
             seconds_to_launcher_exit=round(ended - at, 1),
         )
