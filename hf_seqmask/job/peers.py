@@ -51,7 +51,7 @@ def lost_peer_message(error: BaseException, seconds: float) -> str | None:
         return None
     rank, size = torch.distributed.get_rank(), torch.distributed.get_world_size()
     others = [r for r in range(size) if r != rank]
-    peers = f"rank {others[0]}" if len(others) == 1 else f"one of ranks {', '.join(map(str, others))}"
+    peers = f"rank {others[0]}" if len(others) == 1 else f"one of ranks {', '.join(map(str, others)) or '-'}"
     detail = text.strip().splitlines()[-1] if text.strip() else type(error).__name__
     return (
         f"error: rank {rank} of {size} lost its peer ({peers}: dead, or silent for longer than the "
