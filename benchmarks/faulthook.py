@@ -33,14 +33,20 @@ import json
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 
-FAULT = os.environ.get("FAULT", "")
+# Under a multi-process launch, $FAULT_RANK names the one rank that the fault hits (default: every rank).
+_RANK = os.environ.get("RANK", "0")
+FAULT = os.environ.get("FAULT", "") if os.environ.get("FAULT_RANK", _RANK) == _RANK else ""
 _state = {"phase": "startup", "batches": 0, "step": 0}
 
 
 def _die() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
+    """SIGKILL this process; ``$FAULT_SIGNAL=STOP``: SIGSTOP it instead (a hung peer, alive but silent).
+    Appends ``fault TIME PID`` to ``$FAULT_EVENTS`` first."""
+    _event(f"fault {time.time():.3f} {os.getpid()}")
+    os.kill(os.getpid(), signal.SIGSTOP if os.environ.get("FAULT_SIGNAL") == "STOP" else signal.SIGKILL)
 
 
 def _beacon(phase: str) -> None:
@@ -170,3 +176,11 @@ def install() -> None:
     transformers.modeling_utils.safe_save_file = safe_save_file_
     shutil.rmtree = rmtree_
     checkpoints.os.replace = replace_  # type: ignore[attr-defined]  # the os module: every os.replace
+
+
+if __name__ == "__main__":  # torchrun ... -m faulthook FLAGS: the job with the faults installed
+    _event(f"rank {_RANK} {os.getpid()}")
+    install()
+    from hf_seqmask.cli import main
+
+    main()

@@ -46,8 +46,10 @@ from .job import (
     LogAtCheckpoints,
     TimeLimit,
     ValidationReport,
+    apply_collective_timeout,
     model_config,
     parse_args,
+    peers_watched,
     resuming,
     stop_reason,
     training_arguments,
@@ -60,6 +62,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the job on ``argv`` (default: the command line); returns what it writes to metrics.json
     (``{}`` on the ranks other than 0 of a multi-process launch)."""
     args = parse_args(argv)
+    # A rank that lost a peer (dead, or silent past --ddp_timeout) exits with one line that says so.
+    with peers_watched(args.training.ddp_timeout):
+        return _run(args)
+
+
+def _run(args: Job) -> dict[str, Any]:
     arguments = args.summary()  # as given (a resumed run that had stopped changes its Trainer's max_steps)
     started = time.time()
     if args.quiet:
@@ -82,6 +90,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report = ValidationReport(show)
     time_limit = TimeLimit(args.max_minutes) if args.max_minutes else None
     trainer = _trainer(args, model, splits, report, time_limit)
+    apply_collective_timeout(trainer.args.ddp_timeout)  # transformers sets it off the CPU only
     schedule = resuming.train(trainer, show, args.patience if args.validate_every else 0, len(splits["train"]))
     train_seconds = time.time() - started
     trainer.remove_callback(EarlyStoppingCallback)  # it watches validation only

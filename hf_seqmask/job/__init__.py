@@ -1,6 +1,6 @@
 """The main job's library side: its options and their parsing (``arguments``), the configs built from
-them (``configs``), its Trainer callbacks (``callbacks``) and where a relaunched job resumes
-(``resuming``). ``hf_seqmask.cli`` is the script over them."""
+them (``configs``), its Trainer callbacks (``callbacks``), its collective timeout and lost-peer error
+(``peers``) and where a relaunched job resumes (``resuming``). ``hf_seqmask.cli`` is the script over them."""
 
 from .arguments import (
     DATACLASSES,
@@ -13,6 +13,7 @@ from .arguments import (
 )
 from .callbacks import LogAtCheckpoints, TimeLimit, ValidationReport, stop_reason
 from .configs import backbone_config, model_config, training_arguments
+from .peers import apply_collective_timeout, peers_watched
 
 __all__ = [
     "DATACLASSES",
@@ -24,9 +25,11 @@ __all__ = [
     "ModelArguments",
     "TimeLimit",
     "ValidationReport",
+    "apply_collective_timeout",
     "backbone_config",
     "model_config",
     "parse_args",
+    "peers_watched",
     "stop_reason",
     "training_arguments",
 ]

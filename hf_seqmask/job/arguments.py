@@ -96,6 +96,13 @@ class JobTrainingArguments(TrainingArguments):
     save_strategy: str = "no"
     log_level: str = "warning"
     seed: int = 0
+    ddp_timeout: int = field(
+        default=120,
+        metadata={
+            "help": "seconds a collective waits for the other ranks of a multi-process launch before this rank "
+            "exits with an error naming the lost peer (transformers' default: 1800; the job sets it on the CPU too)"
+        },
+    )
 
 
 DATACLASSES = (DataArguments, ModelArguments, MaskingArguments, JobArguments, JobTrainingArguments)
