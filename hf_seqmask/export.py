@@ -62,10 +62,8 @@ class ScoringModule(nn.Module):
             raise ValueError(
                 f"export covers models without side features for now; this one has {list(config.side_features)}"
             )
-        collator = cast(Any, model).data_collator("predict")
-        self.predict_slot = bool(collator.predict_slot)
         self.mask_token_id = int(config.mask_token_id)
-        # XLNet's order in predict mode, as the collators build it (tests/test_export.py compares them).
+        # XLNet's order in predict mode, as the collators build it (tests/modeling/test_export.py compares them).
         if spec.uses_causal_perm_mask(config):
             self.order = "causal"
         elif config.scheme == "plm":

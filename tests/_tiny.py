@@ -1,7 +1,9 @@
 """Tiny HF configs and synthetic sessions shared by the model tests (nothing downloaded)."""
 
+import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,3 +108,17 @@ def _package_index_reachable() -> bool:
 
 
 needs_index = pytest.mark.skipif(not _package_index_reachable(), reason="the package index (PyPI) is unreachable")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(relative_path):
+    """A repository script (``benchmarks/faults.py``, ``examples/serve.py``) imported as a module,
+    registered in ``sys.modules`` under its stem (dataclasses look their module up there)."""
+    path = ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module

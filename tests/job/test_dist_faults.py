@@ -3,22 +3,14 @@ torchrun, SIGKILLs rank 1 mid-epoch (and, in a second run, SIGSTOPs it: a hung p
 exits within the stated collective timeout with one line naming the lost peer, and each run resumed on
 2 ranks ends bit for bit where an uninterrupted 2-rank run ends (about 90 s: 5 launches of 2 ranks)."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import transformers
 
-ROOT = Path(__file__).resolve().parents[2]
+from .._tiny import load_script
 
 
 def _dist_faults():
-    spec = importlib.util.spec_from_file_location("dist_faults", ROOT / "benchmarks" / "dist_faults.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["dist_faults"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/dist_faults.py")
 
 
 @pytest.mark.slow

@@ -3,21 +3,13 @@ validation, half-way through a checkpoint's weights, at a random time, half-way 
 model) and resumes it with ``--resume_from_checkpoint true``; the final weights and metrics.json equal
 an uninterrupted run's (about a minute: 7 launches of the job). ``--kills 24`` is in docs/reliability.md."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .._tiny import load_script
 
 
 def _faults():
-    spec = importlib.util.spec_from_file_location("faults", ROOT / "benchmarks" / "faults.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["faults"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/faults.py")
 
 
 @pytest.mark.slow

@@ -1,7 +1,6 @@
 """The model out of Python: torch.export and ONNX for every family, serving without torch, compile
 without graph breaks -- and the batch checks still firing in eager mode."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import torch
 from hf_seqmask.data import ItemVocabulary
 from hf_seqmask.export import SERVING_SPEC_FILE, ScoringModule, export_model, serving_spec
 
-from .._tiny import VOCAB, sessions, tiny_model
+from .._tiny import VOCAB, load_script, sessions, tiny_model
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # One pair per family (and XLNet's causal order, derived differently inside the graph).
@@ -24,10 +23,7 @@ COMPILED = [(family, scheme, {}) for family, scheme in EXPORTED]
 
 
 def _serve_module():
-    spec = importlib.util.spec_from_file_location("serve_example", EXAMPLES / "serve.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("examples/serve.py")
 
 
 def _histories(count, seed, max_length=20):
