@@ -74,12 +74,34 @@ def _prepare_recbole_imports() -> None:
             setattr(np, old, new)
 
 
+def epoch_line(model_name: str, epoch: int, score: float, seconds: float) -> str:
+    """The line printed after each validation (``benchmarks/time_to_quality.py`` timestamps it).
+
+    Example:
+        >>> epoch_line("SASRec", 3, 0.12345, 90.0)
+        'SASRec epoch 3: validation NDCG@10 0.1235 at 1.5 min'
+    """
+    return f"{model_name} epoch {epoch}: validation NDCG@10 {score:.4f} at {seconds / 60:.1f} min"
+
+
 def run(
-    model_name: str, data: Path, minutes: float, epochs: int, max_length: int, patience: int, batch_size: int = 256
+    model_name: str,
+    data: Path,
+    minutes: float,
+    epochs: int,
+    max_length: int,
+    patience: int,
+    batch_size: int = 256,
+    threads: int | None = None,
 ) -> dict:
-    """Train ``model_name`` with RecBole on the exported split, validation every epoch, at most
-    ``minutes`` of training; returns the best validation epoch's test metrics and its wall time."""
+    """Train ``model_name`` with RecBole on the exported split, validation every epoch, until its own
+    early stopping (``patience`` epochs without a better validation NDCG@10), ``epochs`` or at most
+    ``minutes`` of training; returns the best validation epoch's test metrics, its wall time and
+    ``stopped_by``."""
     import torch
+
+    if threads:
+        torch.set_num_threads(threads)
 
     _prepare_recbole_imports()
     from recbole.config import Config
@@ -123,13 +145,13 @@ def run(
     train, valid, test = data_preparation(config, dataset)
     model = get_model(config["model"])(config, train._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
-    start, best, best_state, waited, history = time.time(), None, None, 0, []
+    start, best, best_state, waited, history, stopped_by = time.time(), None, None, 0, [], "epochs"
     for epoch in range(epochs):
         trainer._train_epoch(train, epoch, show_progress=False)
         score, result = trainer._valid_epoch(valid, show_progress=False)
         elapsed = time.time() - start
         history.append({"epoch": epoch + 1, "ndcg@10": float(score), "seconds": round(elapsed, 1)})
-        print(f"{model_name} epoch {epoch + 1}: validation NDCG@10 {score:.4f} at {elapsed / 60:.1f} min", flush=True)
+        print(epoch_line(model_name, epoch + 1, float(score), elapsed), flush=True)
         if best is None or score > best["ndcg@10"]:
             best = history[-1]
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -137,6 +159,7 @@ def run(
         else:
             waited += 1
         if waited >= patience or elapsed > minutes * 60:
+            stopped_by = "early stopping" if waited >= patience else "time limit"
             break
     model.load_state_dict(best_state)
     result = trainer.evaluate(test, load_best_model=False, show_progress=False)
@@ -152,6 +175,9 @@ def run(
         "training_sequences": len(train.dataset),
         "minutes_limit": minutes,
         "epochs_run": len(history),
+        "stopped_by": stopped_by,
+        "patience": patience,
+        "threads": torch.get_num_threads(),
         "best_epoch": best["epoch"],
         "minutes_to_best": round(best["seconds"] / 60, 1),
         "validation_ndcg@10": best["ndcg@10"],
@@ -177,12 +203,15 @@ def main(argv: list[str] | None = None) -> dict:
     running.add_argument("--max-length", type=int, default=200)
     running.add_argument("--patience", type=int, default=5)
     running.add_argument("--batch-size", type=int, default=256, help="training batch (RecBole's default: 2048)")
+    running.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     running.add_argument("--output", type=Path, default=Path("out/peers"))
     args = parser.parse_args(argv)
     if args.command == "export":
         export(args.output, args.dataset)
         return {}
-    summary = run(args.model, args.data, args.minutes, args.epochs, args.max_length, args.patience, args.batch_size)
+    summary = run(
+        args.model, args.data, args.minutes, args.epochs, args.max_length, args.patience, args.batch_size, args.threads
+    )
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / f"{args.model}.json").write_text(json.dumps(summary, indent=2))
     return summary

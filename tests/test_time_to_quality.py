@@ -1,0 +1,48 @@
+"""benchmarks/time_to_quality.py at a tiny size (ML-100K, one epoch): the curve, the levels, the
+report and its picture; the RecBole line it times is the one benchmarks/peers.py prints."""
+
+import json
+
+from tests._tiny import load_script
+
+ttq = load_script("benchmarks/time_to_quality.py")
+peers = load_script("benchmarks/peers.py")
+
+
+def test_minutes_to_each_level_is_the_first_validation_at_or_above_it():
+    curve = [{"minutes": 1.0, "ndcg@10": 0.12}, {"minutes": 2.0, "ndcg@10": 0.151}, {"minutes": 3.0, "ndcg@10": 0.14}]
+    assert ttq.minutes_to(curve, (0.12, 0.15, 0.16)) == {"0.12": 1.0, "0.15": 2.0, "0.16": None}
+    assert ttq.minutes_to([], (0.15,)) == {"0.15": None}
+
+
+def test_the_peer_line_it_times_is_the_one_peers_prints():
+    found = ttq.PEER_LINE.match(peers.epoch_line("BERT4Rec", 12, 0.0987, 600.0))
+    assert found and (found[1], found[2]) == ("12", "0.0987")
+    assert not ttq.PEER_LINE.match("SASRec epoch 3 done")
+
+
+def test_one_recipe_is_timed_tested_and_drawn(tmp_path):
+    output, work = tmp_path / "docs", tmp_path / "work"
+    extra = ["--dataset", "ml-100k", "--epochs", "2", "--max-length", "10", "--hidden-size", "16"]
+    summary = ttq.run("gpt2-clm-L50", 1, extra, output, work, "unused")
+    assert [p["epoch"] for p in summary["curve"]] == [1.0, 2.0]
+    minutes = [p["minutes"] for p in summary["curve"]]
+    assert 0 < minutes[0] <= minutes[1] <= summary["total_minutes"]
+    assert set(summary["levels"]) == {"0.15", "0.17", "0.18", "0.19"}
+    metrics = json.loads((work / "gpt2-clm-L50" / "metrics.json").read_text())
+    validation = [round(r["ndcg@10"], 4) for r in metrics["validation"]["history"]]
+    assert [p["ndcg@10"] for p in summary["curve"]] == validation  # the lines are the job's validations
+    assert summary["test"]["ndcg@10"] == next(r for r in metrics["test"] if r["history"] == "excluded")["ndcg@10"]
+    assert summary["threads"] == 1 and summary["machine"]["logical_cores"] >= 1
+    assert json.loads((output / "gpt2-clm-L50.json").read_text()) == summary
+    assert "validation, epoch 2: ndcg@10" in (output / "gpt2-clm-L50.log").read_text()
+    lines = ttq.report(output, tmp_path / "ttq.png")
+    assert len(lines) == 3 and lines[2].startswith("| gpt2-clm-L50 | 1 | cpu | 0.15: ")
+    assert (tmp_path / "ttq.png").stat().st_size > 1000
+
+
+def test_a_failing_child_stops_with_its_log_named(tmp_path):
+    import pytest
+
+    with pytest.raises(SystemExit, match=r"gpt2-clm-L50 exited with [1-9]\d*; its output is in .*gpt2-clm-L50\.log"):
+        ttq.run("gpt2-clm-L50", 1, ["--dataset", "no-such-data"], tmp_path / "docs", tmp_path / "work", "unused")
