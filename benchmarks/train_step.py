@@ -66,30 +66,39 @@ class MatmulRecorder(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def guard(family: str, scheme: str, steps: int, profile_ops: int = 0, compile_backend: str | None = None) -> dict:
-    """(step ms, matmuls-alone ms, ratio) of ``family`` + ``scheme`` at the ML-1M size; with
-    ``compile_backend`` also the step of ``torch.compile(model, backend=...)`` on the same batches."""
+def ml1m_model_and_batches(family: str, scheme: str, length: int, batch_size: int, count: int) -> tuple:
+    """A model of the ML-1M size (3,418 items, hidden 64, 2 layers, 2 heads; SDPA attention) for
+    sequences of ``length`` and ``count`` training batches of ``batch_size`` random full-length sequences."""
     from transformers import BertConfig, GPT2Config
 
     from hf_seqmask import SCHEMES, SeqRecConfig, SeqRecModel
 
     vocab = 3_418 + 2
     if family == "gpt2":
-        backbone = GPT2Config(vocab_size=vocab, n_positions=200, n_embd=64, n_layer=2, n_head=2)
+        backbone = GPT2Config(vocab_size=vocab, n_positions=length, n_embd=64, n_layer=2, n_head=2)
     else:
         backbone = BertConfig(
             vocab_size=vocab, hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256,
-            max_position_embeddings=200,
+            max_position_embeddings=length,
         )  # fmt: skip
     torch.manual_seed(0)
-    model = SeqRecModel(SeqRecConfig(backbone_config=backbone, scheme=scheme, max_seq_length=200))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    collate = SCHEMES[scheme](vocab_size=vocab, mask_token_id=1, seed=0, max_length=200)
+    model = SeqRecModel(SeqRecConfig(backbone_config=backbone, scheme=scheme, max_seq_length=length))
+    collate = SCHEMES[scheme](vocab_size=vocab, mask_token_id=1, seed=0, max_length=length)
     generator = torch.Generator().manual_seed(0)
     batches = [
-        collate([{"input_ids": torch.randint(2, vocab, (200,), generator=generator).tolist()} for _ in range(64)])
-        for _ in range(steps + 2)
+        collate(
+            [{"input_ids": torch.randint(2, vocab, (length,), generator=generator).tolist()} for _ in range(batch_size)]
+        )
+        for _ in range(count)
     ]
+    return model, batches
+
+
+def guard(family: str, scheme: str, steps: int, profile_ops: int = 0, compile_backend: str | None = None) -> dict:
+    """(step ms, matmuls-alone ms, ratio) of ``family`` + ``scheme`` at the ML-1M size; with
+    ``compile_backend`` also the step of ``torch.compile(model, backend=...)`` on the same batches."""
+    model, batches = ml1m_model_and_batches(family, scheme, 200, 64, steps + 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
     def step(batch: dict, forward=model) -> None:
         loss = forward(**batch).loss
