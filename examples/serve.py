@@ -17,6 +17,12 @@ collator does (the spec says how: the ``history_limit`` most recent items, the m
 when ``predict_slot``, right-padding) and ranks as ``SeqRecModel.recommend`` does: highest score
 first, ties by lower id, reserved ids, the whole history, ``block`` and everything outside ``allow``
 excluded (``tests/test_export.py`` checks both give the same items).
+
+A model with side features (the spec's ``side_features``) takes a history as a dict:
+``{"input_ids": raw ids, "user_id": a raw user id, <feature>: encoded values, one per item}``.
+Item-table and user-table features are looked up in ``feature_lookup.json`` (the model's tables,
+encoded at export) by item and by ``user_id``; interaction and time features come encoded, as
+``FeatureSpec.encode_example`` encodes them. The graph fills padding and the predict slot itself.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import argparse
 import json
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +56,12 @@ class OnnxRecommender:
             self.items = json.loads(vocabulary_file.read_text())["items"]
             first = self.spec["first_item_id"]
             self.index = {item: first + position for position, item in enumerate(self.items)}
+        self.features: list[dict[str, Any]] = self.spec.get("side_features", [])
+        lookup_file = folder / "feature_lookup.json"
+        lookups = json.loads(lookup_file.read_text()) if lookup_file.is_file() else {"item": {}, "user": {}}
+        dtypes = {feature["name"]: feature["dtype"] for feature in self.features}
+        self.item_features = {name: np.asarray(values, dtypes[name]) for name, values in lookups["item"].items()}
+        self.user_features: dict[str, dict[str, Any]] = lookups["user"]
 
     # ------------------------------------------------------------------------------------- ids
     def encode(self, raw_items: Sequence[Any]) -> list[int]:
@@ -71,14 +83,44 @@ class OnnxRecommender:
         first = self.spec["first_item_id"]
         return [self.items[i - first] for i in ids]
 
+    def side_features(self, request: Mapping[str, Any], ids: Sequence[int]) -> dict[str, list]:
+        """One history's encoded side features (one value per item): given in ``request``, else looked
+        up by item (item table) or by ``request["user_id"]`` (user table; a user missing from it gets
+        the missing value)."""
+        out = {}
+        for feature in self.features:
+            name = feature["name"]
+            if name in request:
+                out[name] = list(request[name])
+            elif name in self.item_features:
+                out[name] = self.item_features[name][np.asarray(ids, dtype=np.int64)].tolist()
+            elif name in self.user_features:
+                table = self.user_features[name]
+                out[name] = [table["values"].get(str(request.get("user_id")), table["missing"])] * len(ids)
+            else:
+                raise KeyError(
+                    f"side feature {name!r} is neither in the request nor in a table of the folder: send it encoded, "
+                    "one value per item (FeatureSpec.encode_example)"
+                )
+            if len(out[name]) != len(ids):
+                raise ValueError(f"side feature {name!r} has {len(out[name])} values for {len(ids)} items")
+        return out
+
     # ----------------------------------------------------------------------------------- scores
-    def batch(self, histories: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
-        """The graph's inputs for encoded histories, as the model's predict collator builds them."""
+    def batch(
+        self, histories: Sequence[Sequence[int]], features: Sequence[Mapping[str, Sequence[Any]]] | None = None
+    ) -> dict[str, np.ndarray]:
+        """The graph's inputs for encoded histories (and their encoded ``features``, one dict per
+        history), as the model's predict collator builds them; the graph fills padding and the slot."""
         spec = self.spec
         limit = spec["history_limit"]
+
+        def recent(values: Sequence[Any]) -> list:
+            return list(values[-limit:]) if limit is not None and limit > 0 else list(values)
+
         rows = []
         for history in histories:
-            row = list(history[-limit:]) if limit is not None and limit > 0 else list(history)
+            row = recent(history)
             if spec["predict_slot"]:
                 row.append(spec["mask_token_id"])
             rows.append(row)
@@ -88,24 +130,42 @@ class OnnxRecommender:
         for i, row in enumerate(rows):
             input_ids[i, : len(row)] = row
             attention_mask[i, : len(row)] = 1
-        return {"input_ids": input_ids, "attention_mask": attention_mask}
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        for feature in self.features:
+            values = np.full((len(rows), width), feature["pad_value"], dtype=feature["dtype"])
+            for i, row in enumerate(features or []):
+                kept = recent(row[feature["name"]])
+                values[i, : len(kept)] = kept
+            inputs[feature["name"]] = values
+        return inputs
 
-    def scores(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
-        """Next-item scores (B, V) of encoded histories."""
-        return self.session.run([self.spec["output"]], self.batch(histories))[0]
+    def scores(
+        self, histories: Sequence[Sequence[int]], features: Sequence[Mapping[str, Sequence[Any]]] | None = None
+    ) -> np.ndarray:
+        """Next-item scores (B, V) of encoded histories (with their encoded side features)."""
+        if self.features and (features is None or len(features) != len(histories)):
+            raise ValueError(
+                f"the model takes side features {[f['name'] for f in self.features]}: one dict per history"
+            )
+        return self.session.run([self.spec["output"]], self.batch(histories, features))[0]
 
     def recommend(
         self,
-        histories: Sequence[Sequence[Any]],
+        histories: Sequence[Sequence[Any] | Mapping[str, Any]],
         k: int = 10,
         *,
         exclude_seen: bool = True,
         allow: Sequence[Any] | None = None,
         block: Sequence[Any] | None = None,
     ) -> list[list[tuple[Any, float]]]:
-        """The top-``k`` ``(item, score)`` pairs of each raw-id history, best first."""
-        encoded = [self.encode(history) for history in histories]
-        scores = self.scores(encoded).astype(np.float32)  # (B, V)
+        """The top-``k`` ``(item, score)`` pairs of each raw-id history, best first (a history with
+        side features: a dict, see the module docstring)."""
+        requests = [history if isinstance(history, Mapping) else {"input_ids": history} for history in histories]
+        encoded = [self.encode(request["input_ids"]) for request in requests]
+        features = None
+        if self.features:
+            features = [self.side_features(request, ids) for request, ids in zip(requests, encoded, strict=True)]
+        scores = self.scores(encoded, features).astype(np.float32)  # (B, V)
         excluded = np.zeros(scores.shape[1], dtype=bool)
         excluded[self.spec["reserved_ids"]] = True
         if block is not None:

@@ -233,6 +233,19 @@ def padded_width(longest: int, *, slot: bool, pad_to_multiple_of: int | None, ma
     return width
 
 
+def fill_slot_with_last(values: torch.Tensor, slot: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """``values`` (B, L) with each row's predict ``slot`` (B, L) bool set to the row's value at its last
+    item (``lengths`` (B,)): what a context feature (the user's country) holds at the slot.
+
+    Example:
+        >>> values, slot = torch.tensor([[4, 4, 0, 0], [7, 0, 0, 0]]), torch.tensor([[0, 0, 1, 0], [0, 1, 0, 0]]).bool()
+        >>> fill_slot_with_last(values, slot, torch.tensor([2, 1])).tolist()
+        [[4, 4, 4, 0], [7, 7, 0, 0]]
+    """
+    last = values.gather(1, (lengths - 1).clamp_min(0)[:, None])  # (B, 1)
+    return torch.where(slot, last, values)  # (B, L)
+
+
 _INT64 = np.iinfo(np.int64)
 
 

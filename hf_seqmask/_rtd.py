@@ -117,7 +117,9 @@ def rtd_training_step(
     (when, in which context), are drawn independently of which positions were masked, and so mark
     nothing, whereas the pad value the generator saw at hidden positions would tell the discriminator
     exactly where to look. (An item-derived feature, e.g. a genre, may then disagree with a
-    replacement: that is the same evidence an out-of-place item gives.)
+    replacement: that is the same evidence an out-of-place item gives.) Context features
+    (``config.context_side_features``, the user's attributes) are never hidden nor replaced: the
+    generator and the discriminator read the same values of them.
 
     Raises:
         ValueError: side features configured but no ``unmasked_side_features`` in the batch.

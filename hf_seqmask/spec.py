@@ -2,8 +2,8 @@
 ``SeqRecConfig``, and the check that a batch fits the model it is fed to.
 
 One source of truth: the scheme, the reserved ids, ``max_seq_length`` (the collators' ``max_length``),
-the side-feature names and the masking options live in the model's config (saved with it); the
-collator is derived from it
+the side-feature names (and which describe the user: ``context_feature_keys``) and the masking
+options live in the model's config (saved with it); the collator is derived from it
 (:func:`collator_from_config`, or ``model.data_collator(mode=...)``) and ``SeqRecModel.forward``
 refuses a batch that does not fit (:func:`check_batch`), naming both sides.
 """
@@ -37,6 +37,7 @@ DERIVED_OPTIONS = frozenset(
         "special_token_ids",
         "max_length",
         "side_feature_keys",
+        "context_feature_keys",
         "mode",
         "causal_perm_mask",
     }
@@ -90,6 +91,8 @@ def collator_options(config: Any, mode: str = "train", **overrides: Any) -> dict
         "special_token_ids": tuple(config.special_token_ids),
         "max_length": config.max_seq_length,
         "side_feature_keys": tuple(config.side_features),
+        # A config saved before context features reads none: every side feature hidden with its item.
+        "context_feature_keys": tuple(getattr(config, "context_side_features", ())),
         "seed": config.seed,
         "mode": mode,
     }

@@ -85,6 +85,11 @@ class SequenceCollator(DataCollatorMixin):
         side_feature_pad_value: the value of side features at padding and hidden positions; an
             integer feature needs an integer pad value (the first batch refuses 0.5 or 1e20, naming
             the feature).
+        context_feature_keys: the side features among ``side_feature_keys`` that describe the user or
+            the context rather than the item (a user's country): never hidden, neither at hidden nor
+            at replaced nor at target positions; predict mode gives the appended slot each row's
+            value at its last item (the user's attributes repeat along the row), so a prediction
+            reads what evaluation read. Default ``()``: every side feature is hidden with its item.
         max_length: the widest batch: each row keeps its ``max_length`` most recent items (the
             target included), ``max_length - 1`` in predict mode so that the predicted item lands
             where evaluation put it (see ``history_limit``); cut rows are counted in
@@ -122,6 +127,7 @@ class SequenceCollator(DataCollatorMixin):
     input_key: str = "input_ids"
     side_feature_keys: tuple[str, ...] = ()
     side_feature_pad_value: float = 0
+    context_feature_keys: tuple[str, ...] = ()
     max_length: int | None = None
     pad_to_multiple_of: int | None = None
     seed: int | None = None
@@ -166,6 +172,7 @@ class SequenceCollator(DataCollatorMixin):
         if not isinstance(self.input_key, str):
             raise TypeError(f"Invalid input_key={self.input_key!r}; must be a str")
         self.side_feature_keys = _side_feature_keys(self.side_feature_keys, self.input_key)
+        self.context_feature_keys = _context_feature_keys(self.context_feature_keys, self.side_feature_keys)
         if isinstance(self.side_feature_pad_value, bool) or not isinstance(self.side_feature_pad_value, (int, float)):
             raise TypeError(f"Invalid side_feature_pad_value={self.side_feature_pad_value!r}; must be a number")
         if not math.isfinite(self.side_feature_pad_value):
@@ -339,8 +346,10 @@ class SequenceCollator(DataCollatorMixin):
         if self.mode != "train":
             batch["prediction_positions"] = self._prediction_positions(padded, masking.targets)
         for key, values in padded.side_features.items():
-            # A hidden or replaced item's side features would reveal it: they are padded too.
-            batch[key] = values.masked_fill(changed, self.side_feature_pad_value)
+            if key in self.context_feature_keys:  # the user's, not the item's: visible everywhere
+                batch[key] = _padding.fill_slot_with_last(values, padded.slot, padded.lengths) if predict else values
+            else:  # a hidden or replaced item's side features would reveal it: they are padded too
+                batch[key] = values.masked_fill(changed, self.side_feature_pad_value)
         if padded.seen is not None:
             batch["seen_ids"] = padded.seen
         self._extra_outputs(padded, masking, batch)
@@ -368,6 +377,30 @@ def _side_feature_keys(keys: Any, input_key: str) -> tuple[str, ...]:
             )
     if len(set(keys)) != len(keys):
         raise ValueError(f"Invalid side_feature_keys={keys!r}; names repeat")
+    return keys
+
+
+def _context_feature_keys(keys: Any, side_feature_keys: tuple[str, ...]) -> tuple[str, ...]:
+    """``context_feature_keys`` as a tuple of distinct names of ``side_feature_keys``.
+
+    Example:
+        >>> _context_feature_keys(["country"], ("genre", "country"))
+        ('country',)
+        >>> _context_feature_keys(("age",), ("genre",))
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid context_feature_keys entry 'age'; must be one of side_feature_keys ('genre',)
+    """
+    if isinstance(keys, str) or not isinstance(keys, (tuple, list)):
+        raise TypeError(f"Invalid context_feature_keys={keys!r}; must be a tuple of names of side_feature_keys")
+    keys = tuple(keys)
+    for key in keys:
+        if key not in side_feature_keys:
+            raise ValueError(
+                f"Invalid context_feature_keys entry {key!r}; must be one of side_feature_keys {side_feature_keys}"
+            )
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"Invalid context_feature_keys={keys!r}; names repeat")
     return keys
 
 

@@ -21,7 +21,8 @@ class ReplacementCollator(MaskedCollator):
     sampling without gradient, then a discriminator labels every real position original/replaced).
     With side features, training batches also carry ``unmasked_side_features``: a dict of the side
     features before hiding, for the discriminator's pass only (the generator reads them hidden; a
-    padded value at exactly the masked positions would otherwise give the discriminator a shortcut).
+    padded value at exactly the masked positions would otherwise give the discriminator a shortcut;
+    the ``context_feature_keys`` are never hidden, so theirs equal the batch's own).
     With ``sample_from_batch=True`` training batches also carry ``replacement_candidates``:
     (C,) int64, the distinct target items of the batch, sorted -- the pool the generator's logits are
     restricted to, so replacements are items of this batch (Transformers4Rec's ``sample_from_batch``).

@@ -108,6 +108,11 @@ class FeatureSpec:
     def multi_hot(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns if column.kind == "multi")
 
+    @property
+    def context(self) -> tuple[str, ...]:
+        """The features that describe the user, not the item (the user table's): never hidden."""
+        return tuple(column.name for column in self.columns if column.source == "user")
+
     def fit(self, train: Mapping[str, Sequence[Sequence[Any]]]) -> None:
         """Fit every vocabulary and statistic on the training split's raw per-position values."""
         self._codebooks, self.counts = {}, {}

@@ -172,7 +172,9 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
         splits = leave_one_out(sequences.select_columns(["user_id", "input_ids", *side_names]))
     if feature_spec is not None:
         splits = fit_and_encode(splits, feature_spec)
-        side_spec = SideFeatureSpec(feature_spec.cardinalities, feature_spec.multi_hot, feature_spec)
+        side_spec = SideFeatureSpec(
+            feature_spec.cardinalities, feature_spec.multi_hot, feature_spec, context=feature_spec.context
+        )
     return splits, vocabulary, item_names, description, side_spec
 
 

@@ -47,12 +47,14 @@ MAX_GAP_BUCKET = 21
 
 @dataclass
 class SideFeatureSpec:
-    """What the model needs: ``cardinalities`` (name -> size, 0 reserved; 0: continuous) and the
-    ``multi_hot`` names; ``features``: the general features' fitted spec (saved with the model), if any."""
+    """What the model needs: ``cardinalities`` (name -> size, 0 reserved; 0: continuous), the
+    ``multi_hot`` names and the ``context`` ones (user attributes, never hidden); ``features``: the
+    general features' fitted spec (saved with the model), if any."""
 
     cardinalities: dict[str, int] = field(default_factory=dict)
     multi_hot: tuple[str, ...] = ()
     features: FeatureSpec | None = None
+    context: tuple[str, ...] = ()
 
 
 def parse_side_features(text: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -68,6 +68,7 @@ def model_config(args: Job, vocab_size: int, side_features: SideFeatureSpec | No
         gbce_t=args.gbce_t,
         side_features=dict(side_features.cardinalities) if side_features else None,
         multi_hot_side_features=side_features.multi_hot if side_features else (),
+        context_side_features=side_features.context if side_features else (),
         side_feature_combiner=args.side_feature_combiner,
         **rtd,
     )

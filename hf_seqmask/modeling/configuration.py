@@ -39,6 +39,11 @@ class SeqRecConfig(PretrainedConfig):
             does not scale the vector, and an empty set (0, the collators' value at padding and hidden
             positions) gives zeros, so hiding works as for any other feature. (One value per position
             keeps the collators' contract; a padded list per position would not.)
+        context_side_features: names of ``side_features`` that describe the user or the context, not
+            the item (the job marks the user table's columns): never hidden by the collators (their
+            ``context_feature_keys``), and at a hidden position the model adds their embeddings to the
+            mask vector, which stands in for the item and its own features. Default ``[]`` (and what a
+            config saved before the option reads): every side feature is hidden with its item.
         pad_token_id, mask_token_id, special_token_ids: the reserved ids, never drawn as replacements.
         max_seq_length: the widest batch the model takes: its collators' ``max_length`` (each row keeps
             its ``max_seq_length`` most recent items; predict mode ``max_seq_length - 1`` plus the slot,
@@ -86,6 +91,7 @@ class SeqRecConfig(PretrainedConfig):
         side_features: dict[str, int] | None = None,
         side_feature_combiner: str = "sum",
         multi_hot_side_features: list[str] | tuple[str, ...] = (),
+        context_side_features: list[str] | tuple[str, ...] = (),
         pad_token_id: int = PAD_TOKEN_ID,
         mask_token_id: int = MASK_TOKEN_ID,
         special_token_ids: list[int] | tuple[int, ...] = (),
@@ -110,6 +116,7 @@ class SeqRecConfig(PretrainedConfig):
         _check_choice("scheme", scheme, SCHEME_NAMES)
         _check_choice("side_feature_combiner", side_feature_combiner, SIDE_COMBINERS)
         side_features = _checked_side_features(side_features, multi_hot_side_features)
+        _check_context_side_features(context_side_features, side_features)
         _check_loss_weights(generator_loss_weight, discriminator_loss_weight)
         _check_loss(loss, gbce_t)
         _check_widths(max_seq_length, softmax_chunk_size)
@@ -135,6 +142,7 @@ class SeqRecConfig(PretrainedConfig):
         self.softmax_chunk_size = softmax_chunk_size
         self.sparse_item_embeddings = sparse_item_embeddings
         self.label_smoothing = label_smoothing
+        self.context_side_features = list(context_side_features)
         kwargs["pad_token_id"] = pad_token_id  # PreTrainedConfig takes it as a keyword
         super().__init__(**kwargs)
         if self.backbone_config is not None:  # HF also builds a bare config (no backbone) to diff against
@@ -196,6 +204,19 @@ def _checked_side_features(
                 f"(a bitmask in int64), got side_features[{name!r}]={side_features.get(name)!r}"
             )
     return side_features
+
+
+def _check_context_side_features(names: list[str] | tuple[str, ...], side_features: dict[str, int]) -> None:
+    """Every context feature is a distinct side feature (errors name the option and the bad entry)."""
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise TypeError(f"Invalid context_side_features={names!r}; must be a list of names of side_features")
+    for name in names:
+        if name not in side_features:
+            raise ValueError(
+                f"Invalid context_side_features entry {name!r}; must name one of side_features {sorted(side_features)}"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"Invalid context_side_features={list(names)!r}; names repeat")
 
 
 def _check_loss_weights(generator_loss_weight: float, discriminator_loss_weight: float) -> None:

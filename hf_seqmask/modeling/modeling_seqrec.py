@@ -38,7 +38,7 @@ from .backbones import (
     xlnet_inputs,
 )
 from .configuration import SeqRecConfig
-from .embeddings import MultiHotEmbedding, side_embedding_layers
+from .embeddings import MultiHotEmbedding, combine, hide_item_keep_context, side_embedding_layers
 from .outputs import SeqRecOutput
 from .saving import SeqRecSavingMixin
 from .serving import SeqRecServingMixin
@@ -151,19 +151,24 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
         side_features: dict[str, torch.Tensor],
         mask_positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Interaction embeddings (B, L, D): item (+ side features), mask vector at ``mask_positions``."""
+        """Interaction embeddings (B, L, D): item (+ side features), mask vector at ``mask_positions``.
+
+        The mask vector replaces the whole embedding at a hidden position, unless the config names
+        ``context_side_features``: then it stands in for the item and the item's own features only,
+        and the context features' embeddings are combined with it as at any other position."""
         embeddings = self.backbone.get_input_embeddings()(input_ids)  # (B, L, D)
-        parts = []
+        parts: dict[str, torch.Tensor] = {}
         for name, layer in self.side_embeddings.items():
             values = side_features[name]
             if isinstance(layer, (nn.Embedding, MultiHotEmbedding)):
-                parts.append(layer(values.long()))  # (B, L, D)
+                parts[name] = layer(values.long())  # (B, L, D)
             else:
-                parts.append(layer(values.to(embeddings.dtype)[..., None]))  # (B, L, D)
-        if parts and self.side_projection is not None:
-            embeddings = self.side_projection(torch.cat([embeddings, *parts], dim=-1))  # (B, L, D)
-        elif parts:
-            embeddings = embeddings + torch.stack(parts).sum(dim=0)
+                parts[name] = layer(values.to(embeddings.dtype)[..., None])  # (B, L, D)
+        context = set(getattr(self.config, "context_side_features", ()))
+        if context and mask_positions is not None:
+            embeddings, kept = hide_item_keep_context(embeddings, parts, context, mask_positions, self.mask_embedding)
+            return combine(embeddings, kept, self.side_projection)
+        embeddings = combine(embeddings, list(parts.values()), self.side_projection)
         if mask_positions is not None:
             embeddings = self.mask_embedding(embeddings, mask_positions)
         return embeddings

@@ -38,6 +38,9 @@ def test_main_job_trains_on_the_shop_with_every_feature_source(tmp_path, capsys,
     assert (tmp_path / "model" / FEATURE_SPEC_FILE).is_file()
     assert loaded.feature_spec is not None and loaded.feature_spec.cardinalities == loaded.config.side_features
     assert loaded.config.multi_hot_side_features == ["tags"] and loaded.config.side_features["price"] == 0
+    # the user table's columns describe the user: context features, never hidden
+    assert loaded.config.context_side_features == ["country", "age"]
+    assert loaded.data_collator("eval").context_feature_keys == ("country", "age")
 
 
 def test_recommend_on_a_raw_history_scores_what_evaluation_scored(tmp_path, capsys):

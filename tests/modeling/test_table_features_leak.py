@@ -2,11 +2,14 @@
 synthetic shop (categorical, multi-valued, continuous; item table, user table, interaction columns,
 time) through one family per scheme, changing the target's features changes nothing the model
 predicts for it, while changing them at a visible position changes the prediction (the feature is
-read, so the test can fail). User attributes are visible at every position but the hidden one."""
+read, so the test can fail). User attributes are visible at every position but the hidden one, unless
+the model names them ``context_side_features``: then they are visible at hidden and target positions
+too, predict mode's slot holds them, and prediction still scores what evaluation scored."""
 
 import pytest
 import torch
 
+from hf_seqmask import SeqRecConfig, spec
 from hf_seqmask.data import DataArguments, load_data
 
 from .._shop import write_shop
@@ -81,3 +84,99 @@ def test_training_batches_hide_every_feature_at_hidden_positions(shop, family, s
         assert batch[name].shape == batch["input_ids"].shape, name
         assert (batch[name][hidden] == 0).all(), name
         assert batch[name].dtype == (torch.float32 if side.cardinalities[name] == 0 else torch.int64), name
+
+
+# ----------------------------------------------------------------- context features (issue 25 item 2)
+def _context_model(side, family, scheme):
+    context = [c.name for c in side.features.columns if c.source == "user"]
+    model = tiny_model(family, scheme, side_features=dict(side.cardinalities), context_side_features=context,
+                       multi_hot_side_features=list(side.multi_hot))  # fmt: skip
+    return model.eval(), context
+
+
+@pytest.mark.parametrize(("family", "scheme"), SCHEMES, ids=[f"{f}-{s}" for f, s in SCHEMES])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_context_features_stay_visible_at_hidden_and_target_positions(shop, family, scheme, mode):
+    rows, side = shop
+    model, context = _context_model(side, family, scheme)
+    batch = model.data_collator(mode)(rows)
+    real = batch["attention_mask"].bool()
+    targets = batch["labels"] != -100
+    hidden = batch["mask_positions"]
+    assert targets.any() and ((mode == "train" and scheme == "clm") or (hidden & targets).any())
+    for column in side.features.columns:
+        original = torch.zeros_like(batch[column.name])
+        for b, row in enumerate(rows):
+            values = row[column.name][-original.shape[1] :]
+            original[b, : len(values)] = torch.tensor(values, dtype=original.dtype)
+        if column.name in context:
+            assert torch.equal(batch[column.name], original), column.name  # targets and hidden ones included
+        else:
+            assert (batch[column.name][batch["mask_positions"]] == 0).all(), column.name
+            assert torch.equal(
+                batch[column.name][real & ~batch["mask_positions"]], original[real & ~batch["mask_positions"]]
+            )
+    if scheme == "rtd" and mode == "train":  # the discriminator reads the same user attributes as the generator
+        for name in context:
+            assert torch.equal(batch["unmasked_side_features"][name], batch[name])
+
+
+@pytest.mark.parametrize(("family", "scheme"), SCHEMES, ids=[f"{f}-{s}" for f, s in SCHEMES])
+def test_with_context_features_the_targets_item_features_still_change_nothing(shop, family, scheme):
+    rows, side = shop
+    model, context = _context_model(side, family, scheme)
+    evaluation = model.data_collator("eval")
+    with torch.no_grad():
+        before = model(**evaluation(rows)).logits
+        for column in side.features.columns:
+            changed = model(**evaluation(_changed(rows, column, lambda n: [n - 1]))).logits
+            if column.name not in context:
+                torch.testing.assert_close(changed, before, rtol=0, atol=0, msg=column.name)
+            elif scheme in ("mlm", "rtd"):  # a bidirectional model reads the user at the hidden target too
+                assert not torch.allclose(changed, before), f"{column.name} is not read at the target"
+            visible = model(**evaluation(_changed(rows, column, lambda n: [0]))).logits
+            assert not torch.allclose(visible, before), f"{column.name} ({column.source}) is not read"
+
+
+@pytest.mark.parametrize(("family", "scheme"), SCHEMES, ids=[f"{f}-{s}" for f, s in SCHEMES])
+def test_predict_with_context_features_scores_what_evaluation_scored(shop, family, scheme):
+    rows, side = shop
+    model, context = _context_model(side, family, scheme)
+    histories = [{key: values[:-1] for key, values in row.items()} for row in rows]
+    evaluated = model.score_batch(model.data_collator("eval")(rows))  # (B, V)
+    predict = model.data_collator("predict")(histories)
+    if model.data_collator("predict").predict_slot:  # the slot holds the user's attributes, not the pad value
+        slot = predict["attention_mask"].sum(dim=1) - 1
+        for name in context:
+            assert torch.equal(
+                predict[name][torch.arange(len(rows)), slot], predict[name][torch.arange(len(rows)), slot - 1]
+            )
+    torch.testing.assert_close(model.score_batch(predict), evaluated, rtol=1e-5, atol=1e-5)
+    top = model.recommend(histories[:3], k=5, exclude_seen=False)
+    for b, pairs in enumerate(top):
+        for item, score in pairs:
+            torch.testing.assert_close(score, evaluated[b, item].item(), rtol=1e-5, atol=1e-5)
+
+
+def test_context_options_are_checked_naming_the_option_and_the_bad_key():
+    with pytest.raises(ValueError, match=r"Invalid context_feature_keys entry 'age'; must be one of side_feature_keys"):
+        collator("mlm", side_feature_keys=("genre",), context_feature_keys=("age",))
+    with pytest.raises(TypeError, match=r"Invalid context_feature_keys='genre'"):
+        collator("mlm", side_feature_keys=("genre",), context_feature_keys="genre")
+    with pytest.raises(ValueError, match=r"Invalid context_feature_keys=\('genre', 'genre'\); names repeat"):
+        collator("mlm", side_feature_keys=("genre",), context_feature_keys=("genre", "genre"))
+    with pytest.raises(ValueError, match=r"Invalid context_side_features entry 'age'; must name one of side_features"):
+        tiny_model("bert", "mlm", side_features={"genre": 4}, context_side_features=["age"])
+    model = tiny_model("bert", "mlm", side_features={"genre": 4, "age": 3}, context_side_features=["age"])
+    with pytest.raises(ValueError, match=r"collator option 'context_feature_keys' is part of the model's masking spec"):
+        model.data_collator("eval", context_feature_keys=())
+
+
+def test_a_config_saved_before_context_features_hides_every_feature(tmp_path):
+    model = tiny_model("bert", "mlm", side_features={"genre": 4, "age": 3}, context_side_features=["age"])
+    model.save_pretrained(tmp_path)
+    assert SeqRecConfig.from_pretrained(tmp_path).context_side_features == ["age"]
+    old = model.config.to_dict()
+    del old["context_side_features"]
+    config = SeqRecConfig.from_dict(old)
+    assert config.context_side_features == [] and spec.collator_from_config(config).context_feature_keys == ()
