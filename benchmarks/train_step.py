@@ -116,16 +116,10 @@ def guard(family: str, scheme: str, steps: int, profile_ops: int = 0, compile_ba
         step(batch)
         times.append(time.perf_counter() - start)
     step_ms = 1000 * statistics.median(times)
-    compiled_ms = None
+    compiled_ms = compiled_dynamic_ms = None
     if compile_backend:
-        compiled = torch.compile(model, backend=compile_backend)
-        step(batches[0], compiled)  # compiles (the batches share one shape: no recompilation)
-        compiled_times = []
-        for batch in batches[2:]:
-            start = time.perf_counter()
-            step(batch, compiled)
-            compiled_times.append(time.perf_counter() - start)
-        compiled_ms = 1000 * statistics.median(compiled_times)
+        compiled_ms = compiled_step_ms(model, step, batches, compile_backend, dynamic_targets=False)
+        compiled_dynamic_ms = compiled_step_ms(model, step, batches, compile_backend, dynamic_targets=True)
     matmul_ms = 1000 * matmuls_alone(recorder.calls, steps)
     profile = None
     if profile_ops:
@@ -139,7 +133,23 @@ def guard(family: str, scheme: str, steps: int, profile_ops: int = 0, compile_ba
         "matmuls": len(recorder.calls),
         "profile": profile,
         "compiled_ms": compiled_ms,
+        "compiled_dynamic_ms": compiled_dynamic_ms,
     }
+
+
+def compiled_step_ms(model, step, batches: list, backend: str, *, dynamic_targets: bool) -> float:
+    """Median ms of ``step`` through ``torch.compile(model, backend=backend)``; ``dynamic_targets``: traced
+    with data-dependent shapes on, so the loss scores the T targets (as eager) instead of every position."""
+    torch._dynamo.reset()
+    with torch._dynamo.config.patch(capture_dynamic_output_shape_ops=dynamic_targets):
+        compiled = torch.compile(model, backend=backend)
+        step(batches[0], compiled)  # compiles (the batches share one shape; T varies, symbolic when dynamic)
+        times = []
+        for batch in batches[2:]:
+            start = time.perf_counter()
+            step(batch, compiled)
+            times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
 
 
 def matmuls_alone(calls: list[tuple], repeats: int) -> float:
@@ -168,16 +178,27 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     if args.guard:
-        compiled_head = f" compiled ({args.compile}) ms / step | eager / compiled |" if args.compile else ""
+        compiled_head = (
+            f" compiled ({args.compile}) ms / step | eager / compiled | compiled, dynamic targets ms / step |"
+            f" eager / compiled, dynamic targets |"
+            if args.compile
+            else ""
+        )
         print(f"| model | scheme | ms / step | its matmuls alone, ms | step / matmuls | matmuls |{compiled_head}")
-        print("|---|---|---|---|---|---|" + ("---|---|" if args.compile else ""))
+        print("|---|---|---|---|---|---|" + ("---|---|---|---|" if args.compile else ""))
         results: dict[str, float] = {}
         profiles: list[str] = []
         for family, scheme in (("gpt2", "clm"), ("bert", "mlm")):
             measured = guard(family, scheme, min(args.steps, 10), args.profile, args.compile)
             results[f"{family}-{scheme}"] = measured["ratio"]
             compiled = measured["compiled_ms"]
-            compiled_cells = f" {compiled:.0f} | {measured['step_ms'] / compiled:.2f}x |" if compiled else ""
+            dynamic = measured["compiled_dynamic_ms"]
+            compiled_cells = (
+                f" {compiled:.0f} | {measured['step_ms'] / compiled:.2f}x | {dynamic:.0f} |"
+                f" {measured['step_ms'] / dynamic:.2f}x |"
+                if compiled
+                else ""
+            )
             print(
                 f"| {family} | {scheme} | {measured['step_ms']:.0f} | {measured['matmul_ms']:.0f} | "
                 f"{measured['ratio']:.2f}x | {measured['matmuls']} |{compiled_cells}"

@@ -74,6 +74,20 @@ def cross_entropy_or_zero(logits: torch.Tensor, targets: torch.Tensor, label_smo
     return F.cross_entropy(logits.float(), targets)
 
 
+def traced_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """:func:`cross_entropy_or_zero` for a traced forward in which the number of targets T is symbolic
+    (``torch._dynamo.config.capture_dynamic_output_shape_ops``): no branch on T, the same mean (0 for T = 0).
+
+    Example:
+        >>> round(float(traced_cross_entropy(torch.zeros(2, 4), torch.tensor([1, 3]))), 4)  # log(4)
+        1.3863
+        >>> float(traced_cross_entropy(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long)))
+        0.0
+    """
+    total = F.cross_entropy(logits.float(), targets, reduction="sum", label_smoothing=label_smoothing)
+    return total / torch.sym_max(targets.shape[0], 1)
+
+
 def sampled_softmax_loss(
     positive: torch.Tensor,
     negative: torch.Tensor,

@@ -292,8 +292,9 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
         """``(loss, logits)`` over the target positions of ``hidden`` (B, L, H): the configured sampled
         loss (``sampled``), the chunked full softmax (no logits), or the full softmax with its (T, V) logits."""
         config = self.config
-        if torch.compiler.is_compiling() and not sampled and not config.softmax_chunk_size:
-            # Traced: every position's logits (static shapes, no graph break); the same mean loss.
+        traced = torch.compiler.is_compiling()
+        if traced and not sampled and not config.softmax_chunk_size and not _dynamic_targets_traced():
+            # Traced in static shapes: every position's logits (no graph break); the same mean loss.
             logits = item_logits(self.backbone, hidden)  # (B, L, V)
             smoothing = config.label_smoothing
             return losses.masked_cross_entropy(logits, labels, shift=shift, label_smoothing=smoothing), None
@@ -318,7 +319,17 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
             loss = chunked_cross_entropy(z, decoder.weight, decoder.bias, targets, chunk_size=config.softmax_chunk_size)
             return loss, None
         logits = item_logits(self.backbone, hidden[where])  # (T, V)
+        if traced:  # T is symbolic (dynamic targets traced): no branch on it
+            return losses.traced_cross_entropy(logits, targets, config.label_smoothing), logits
         return losses.cross_entropy_or_zero(logits, targets, config.label_smoothing), logits
+
+
+def _dynamic_targets_traced() -> bool:
+    """Whether dynamo traces data-dependent shapes (``hidden[where]`` with T symbolic): then a traced
+    training forward scores the T targets only, as eager does, instead of every position. Off by
+    default in torch; the main job's ``--torch_compile`` turns it on (docs/train_step.md: the masked
+    schemes score ~20% of their positions, so static shapes cost them about five times the head)."""
+    return bool(torch._dynamo.config.capture_dynamic_output_shape_ops)
 
 
 def _checked_batch(
