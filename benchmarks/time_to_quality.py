@@ -5,6 +5,7 @@ output lines are timestamped here as they arrive, so our main job and RecBole (`
 in its own virtual environment) are timed by the same clock, from launch (data loading included)::
 
     python benchmarks/time_to_quality.py run gpt2-clm-L200 --threads 2
+    python benchmarks/time_to_quality.py run gpt2-clm-L200 --name gpt2-clm-L200-bf16 -- --bf16
     python benchmarks/time_to_quality.py run recbole-SASRec-L50 --threads 2 --recbole-python /tmp/recbole/bin/python
     python benchmarks/time_to_quality.py report      # docs/time_to_quality.md's table + docs/time_to_quality.png
 
@@ -161,9 +162,19 @@ def test_metrics(recipe: Recipe, folder: Path) -> dict:
     return json.loads(peers[0].read_text())["test"] if peers else {}
 
 
-def run(name: str, threads: int, extra: list[str], output: Path, work: Path, recbole_python: str) -> dict:
-    """Train recipe ``name``, write ``<output>/<name>.json`` and return it."""
-    recipe = RECIPES[name]
+def run(
+    recipe_name: str,
+    threads: int,
+    extra: list[str],
+    output: Path,
+    work: Path,
+    recbole_python: str,
+    name: str | None = None,
+) -> dict:
+    """Train recipe ``recipe_name`` (plus ``extra`` options), write ``<output>/<name>.json`` (``name``
+    defaults to the recipe's) and return it."""
+    recipe = RECIPES[recipe_name]
+    name = name or recipe_name
     work.mkdir(parents=True, exist_ok=True)
     if recipe.kind == "recbole" and not (work / "peers-data").exists():
         subprocess.run(
@@ -182,6 +193,7 @@ def run(name: str, threads: int, extra: list[str], output: Path, work: Path, rec
         device = json.loads((work / name / "metrics.json").read_text()).get("device", "cpu")
     summary = {
         "recipe": name,
+        "base_recipe": recipe_name,
         "kind": recipe.kind,
         "command": " ".join(["python", *command[1:]]),
         "threads": threads,
@@ -241,6 +253,7 @@ def main(argv: list[str] | None = None) -> dict | list[str]:
     commands = parser.add_subparsers(dest="command", required=True)
     running = commands.add_parser("run", help="train one recipe, timing each validation")
     running.add_argument("recipe", choices=sorted(RECIPES))
+    running.add_argument("--name", default=None, help="the run's name (default: the recipe's)")
     running.add_argument("--threads", type=int, default=2)
     running.add_argument("--output", type=Path, default=OUTPUT, help="where <recipe>.json and .log go")
     running.add_argument("--work", type=Path, default=Path("out/time_to_quality"), help="models, RecBole's data")
@@ -255,7 +268,7 @@ def main(argv: list[str] | None = None) -> dict | list[str]:
         lines = report(args.output, args.picture)
         print("\n".join(lines))
         return lines
-    return run(args.recipe, args.threads, extra, args.output, args.work, args.recbole_python)
+    return run(args.recipe, args.threads, extra, args.output, args.work, args.recbole_python, args.name)
 
 
 if __name__ == "__main__":

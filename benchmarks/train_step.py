@@ -94,9 +94,12 @@ def ml1m_model_and_batches(family: str, scheme: str, length: int, batch_size: in
     return model, batches
 
 
-def guard(family: str, scheme: str, steps: int, profile_ops: int = 0, compile_backend: str | None = None) -> dict:
+def guard(
+    family: str, scheme: str, steps: int, profile_ops: int = 0, compile_backend: str | None = None, bf16: bool = False
+) -> dict:
     """(step ms, matmuls-alone ms, ratio) of ``family`` + ``scheme`` at the ML-1M size; with
-    ``compile_backend`` also the step of ``torch.compile(model, backend=...)`` on the same batches."""
+    ``compile_backend`` also the step of ``torch.compile(model, backend=...)`` on the same batches;
+    ``bf16``: also the eager step under ``torch.autocast("cpu", torch.bfloat16)`` (what ``--bf16`` does)."""
     model, batches = ml1m_model_and_batches(family, scheme, 200, 64, steps + 2)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
@@ -116,6 +119,18 @@ def guard(family: str, scheme: str, steps: int, profile_ops: int = 0, compile_ba
         step(batch)
         times.append(time.perf_counter() - start)
     step_ms = 1000 * statistics.median(times)
+    bf16_ms = None
+    if bf16:
+        bf16_times = []
+        for batch in batches[2:]:
+            start = time.perf_counter()
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = model(**batch).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            bf16_times.append(time.perf_counter() - start)
+        bf16_ms = 1000 * statistics.median(bf16_times)
     compiled_ms = compiled_dynamic_ms = None
     if compile_backend:
         compiled_ms = compiled_step_ms(model, step, batches, compile_backend, dynamic_targets=False)
@@ -134,6 +149,7 @@ def guard(family: str, scheme: str, steps: int, profile_ops: int = 0, compile_ba
         "profile": profile,
         "compiled_ms": compiled_ms,
         "compiled_dynamic_ms": compiled_dynamic_ms,
+        "bf16_ms": bf16_ms,
     }
 
 
@@ -175,6 +191,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--guard", action="store_true", help="the ML-1M-size guard instead of the tiny grid")
     parser.add_argument("--profile", type=int, default=0, help="--guard: also print the N costliest ops of a step")
     parser.add_argument("--compile", default=None, help="--guard: also time the step compiled with this backend")
+    parser.add_argument("--bf16", action="store_true", help="--guard: also time the eager step under bf16 autocast")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     if args.guard:
@@ -189,7 +206,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         results: dict[str, float] = {}
         profiles: list[str] = []
         for family, scheme in (("gpt2", "clm"), ("bert", "mlm")):
-            measured = guard(family, scheme, min(args.steps, 10), args.profile, args.compile)
+            measured = guard(family, scheme, min(args.steps, 10), args.profile, args.compile, args.bf16)
+            if measured["bf16_ms"]:
+                print(f"{family} + {scheme}: bf16 autocast {measured['bf16_ms']:.0f} ms / step "
+                      f"({measured['step_ms'] / measured['bf16_ms']:.2f}x the fp32 step)")  # fmt: skip
             results[f"{family}-{scheme}"] = measured["ratio"]
             compiled = measured["compiled_ms"]
             dynamic = measured["compiled_dynamic_ms"]

@@ -24,20 +24,21 @@ def test_the_peer_line_it_times_is_the_one_peers_prints():
 def test_one_recipe_is_timed_tested_and_drawn(tmp_path):
     output, work = tmp_path / "docs", tmp_path / "work"
     extra = ["--dataset", "ml-100k", "--epochs", "2", "--max-length", "10", "--hidden-size", "16"]
-    summary = ttq.run("gpt2-clm-L50", 1, extra, output, work, "unused")
+    summary = ttq.run("gpt2-clm-L50", 1, extra, output, work, "unused", name="tiny-clm")
     assert [p["epoch"] for p in summary["curve"]] == [1.0, 2.0]
     minutes = [p["minutes"] for p in summary["curve"]]
     assert 0 < minutes[0] <= minutes[1] <= summary["total_minutes"]
     assert set(summary["levels"]) == {"0.15", "0.17", "0.18", "0.19"}
-    metrics = json.loads((work / "gpt2-clm-L50" / "metrics.json").read_text())
+    metrics = json.loads((work / "tiny-clm" / "metrics.json").read_text())
     validation = [round(r["ndcg@10"], 4) for r in metrics["validation"]["history"]]
     assert [p["ndcg@10"] for p in summary["curve"]] == validation  # the lines are the job's validations
     assert summary["test"]["ndcg@10"] == next(r for r in metrics["test"] if r["history"] == "excluded")["ndcg@10"]
     assert summary["threads"] == 1 and summary["machine"]["logical_cores"] >= 1
-    assert json.loads((output / "gpt2-clm-L50.json").read_text()) == summary
-    assert "validation, epoch 2: ndcg@10" in (output / "gpt2-clm-L50.log").read_text()
+    assert summary["recipe"] == "tiny-clm" and summary["base_recipe"] == "gpt2-clm-L50"
+    assert json.loads((output / "tiny-clm.json").read_text()) == summary
+    assert "validation, epoch 2: ndcg@10" in (output / "tiny-clm.log").read_text()
     lines = ttq.report(output, tmp_path / "ttq.png")
-    assert len(lines) == 3 and lines[2].startswith("| gpt2-clm-L50 | 1 | cpu | 0.15: ")
+    assert len(lines) == 3 and lines[2].startswith("| tiny-clm | 1 | cpu | 0.15: ")
     assert (tmp_path / "ttq.png").stat().st_size > 1000
 
 
