@@ -141,8 +141,11 @@ def run(
         },
     )
     init_seed(config["seed"], config["reproducibility"])
+    launched = time.time()
     dataset = create_dataset(config)
     train, valid, test = data_preparation(config, dataset)
+    ready = (time.time() - launched) / 60
+    print(f"{model_name}: data ready ({len(train.dataset):,} training sequences) in {ready:.1f} min", flush=True)
     model = get_model(config["model"])(config, train._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     start, best, best_state, waited, history, stopped_by = time.time(), None, None, 0, [], "epochs"
