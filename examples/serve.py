@@ -85,8 +85,8 @@ class OnnxRecommender:
 
     def side_features(self, request: Mapping[str, Any], ids: Sequence[int]) -> dict[str, list]:
         """One history's encoded side features (one value per item): given in ``request``, else looked
-        up by item (item table) or by ``request["user_id"]`` (user table; a user missing from it gets
-        the missing value)."""
+        up by item (item table) or by ``request["user_id"]`` (user table: a request without a user id is
+        refused; a user missing from the table gets the missing value)."""
         out = {}
         for feature in self.features:
             name = feature["name"]
@@ -95,6 +95,8 @@ class OnnxRecommender:
             elif name in self.item_features:
                 out[name] = self.item_features[name][np.asarray(ids, dtype=np.int64)].tolist()
             elif name in self.user_features:
+                if "user_id" not in request:  # model.recommend would refuse a missing feature too
+                    raise KeyError(f"side feature {name!r} comes from the user table: the request needs 'user_id'")
                 table = self.user_features[name]
                 out[name] = [table["values"].get(str(request.get("user_id")), table["missing"])] * len(ids)
             else:

@@ -85,11 +85,12 @@ class SequenceCollator(DataCollatorMixin):
         side_feature_pad_value: the value of side features at padding and hidden positions; an
             integer feature needs an integer pad value (the first batch refuses 0.5 or 1e20, naming
             the feature).
-        context_feature_keys: the side features among ``side_feature_keys`` that describe the user or
-            the context rather than the item (a user's country): never hidden, neither at hidden nor
-            at replaced nor at target positions; predict mode gives the appended slot each row's
-            value at its last item (the user's attributes repeat along the row), so a prediction
-            reads what evaluation read. Default ``()``: every side feature is hidden with its item.
+        context_feature_keys: the side features among ``side_feature_keys`` that describe the user
+            rather than the item (a user's country): one value per row (a row whose value changes is
+            refused: it would show a hidden target's own value), never hidden, neither at hidden nor
+            at replaced nor at target positions; predict mode gives the appended slot the row's value,
+            so a prediction reads what evaluation read. Default ``()``: every side feature is hidden
+            with its item.
         max_length: the widest batch: each row keeps its ``max_length`` most recent items (the
             target included), ``max_length - 1`` in predict mode so that the predicted item lands
             where evaluation put it (see ``history_limit``); cut rows are counted in
@@ -347,6 +348,7 @@ class SequenceCollator(DataCollatorMixin):
             batch["prediction_positions"] = self._prediction_positions(padded, masking.targets)
         for key, values in padded.side_features.items():
             if key in self.context_feature_keys:  # the user's, not the item's: visible everywhere
+                _check_constant_along_rows(key, values, padded.real)
                 batch[key] = _padding.fill_slot_with_last(values, padded.slot, padded.lengths) if predict else values
             else:  # a hidden or replaced item's side features would reveal it: they are padded too
                 batch[key] = values.masked_fill(changed, self.side_feature_pad_value)
@@ -402,6 +404,27 @@ def _context_feature_keys(keys: Any, side_feature_keys: tuple[str, ...]) -> tupl
     if len(set(keys)) != len(keys):
         raise ValueError(f"Invalid context_feature_keys={keys!r}; names repeat")
     return keys
+
+
+def _check_constant_along_rows(key: str, values: torch.Tensor, real: torch.Tensor) -> None:
+    """A context feature holds one value per row (a user attribute): one that changes along a row would
+    show a hidden target's own value (mlm, rtd) where predict mode shows the last history value.
+
+    Example:
+        >>> real = torch.tensor([[1, 1, 0], [1, 1, 0]]).bool()
+        >>> _check_constant_along_rows("country", torch.tensor([[2, 2, 0], [5, 6, 0]]), real)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: context feature 'country' changes along row 1 of the batch ([5, 6]); a context feature ...
+    """
+    differs = (values != values[:, :1]) & real  # (B, L); rows are right-padded: position 0 is the first item
+    if bool(differs.any()):
+        row = int(differs.any(dim=1).nonzero()[0])
+        raise ValueError(
+            f"context feature {key!r} changes along row {row} of the batch ({values[row][real[row]].tolist()}); "
+            "a context feature (context_feature_keys) must hold one value per row, as a user attribute does: "
+            "a value per interaction is an ordinary side feature"
+        )
 
 
 def _in_worker() -> bool:

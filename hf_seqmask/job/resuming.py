@@ -3,7 +3,9 @@ ended at that checkpoint finished without another update."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 from ..checkpoints import CheckpointSaveError, last_complete_checkpoint, stopped_early, trainer_state
@@ -28,12 +30,35 @@ def train(trainer: Any, show: bool, patience: int, train_rows: int) -> int | Non
         SystemExit: a checkpoint could not be written (a full disk); the message names it.
     """
     resume = resume_point(trainer, show)
+    if resume:
+        check_same_context_features(trainer.model.config, resume)
     schedule = _ended(trainer, resume, patience, train_rows) if resume else None
     try:
         trainer.train(resume_from_checkpoint=resume)
     except CheckpointSaveError as error:  # the previous checkpoint is whole: --resume_from_checkpoint true
         raise SystemExit(f"error: {error}") from None
     return schedule
+
+
+def check_same_context_features(config: Any, checkpoint: str) -> None:
+    """Refuse to resume a checkpoint whose model saw its context (user) features differently: a run
+    started before user-table columns became context features hid them at the target, and would go on
+    with them visible, silently changing what it trains.
+
+    Raises:
+        SystemExit: naming the checkpoint, both values and what to do.
+    """
+    path = Path(checkpoint) / "config.json"
+    if not path.exists():
+        return
+    saved = json.loads(path.read_text()).get("context_side_features", [])
+    now = list(getattr(config, "context_side_features", []))
+    if sorted(saved) != sorted(now):
+        raise SystemExit(
+            f"error: {checkpoint} was trained with context_side_features={saved} (features never hidden), this "
+            f"run has {now}: resuming would change what the model sees at its targets. Resume it with the "
+            "version of hf_seqmask that started it, or train from the start in a new --output-dir"
+        )
 
 
 def resume_point(trainer: Any, show: bool) -> str | None:

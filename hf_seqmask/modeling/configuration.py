@@ -39,8 +39,8 @@ class SeqRecConfig(PretrainedConfig):
             does not scale the vector, and an empty set (0, the collators' value at padding and hidden
             positions) gives zeros, so hiding works as for any other feature. (One value per position
             keeps the collators' contract; a padded list per position would not.)
-        context_side_features: names of ``side_features`` that describe the user or the context, not
-            the item (the job marks the user table's columns): never hidden by the collators (their
+        context_side_features: names of ``side_features`` that describe the user (one value per
+            sequence), not the item (the job marks the user table's columns): never hidden by the collators (their
             ``context_feature_keys``), and at a hidden position the model adds their embeddings to the
             mask vector, which stands in for the item and its own features. Default ``[]`` (and what a
             config saved before the option reads): every side feature is hidden with its item.

@@ -92,3 +92,20 @@ def test_the_side_feature_combiner_flag_reaches_the_model(tmp_path, capsys):
     capsys.readouterr()
     loaded = SeqRecModel.from_pretrained(tmp_path / "model")
     assert loaded.config.side_feature_combiner == "concat" and loaded.side_projection is not None
+
+
+def test_a_checkpoint_that_hid_the_user_features_is_not_resumed_with_them_visible(tmp_path):
+    from types import SimpleNamespace
+
+    from hf_seqmask.job.resuming import check_same_context_features
+
+    checkpoint = tmp_path / "checkpoint-40"
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text('{"model_type": "seqrec"}')  # saved before context features
+    with pytest.raises(
+        SystemExit, match=r"checkpoint-40 was trained with context_side_features=\[\].* this run has \['country'\]"
+    ):
+        check_same_context_features(SimpleNamespace(context_side_features=["country"]), str(checkpoint))
+    check_same_context_features(SimpleNamespace(context_side_features=[]), str(checkpoint))
+    (checkpoint / "config.json").write_text('{"context_side_features": ["country"]}')
+    check_same_context_features(SimpleNamespace(context_side_features=["country"]), str(checkpoint))

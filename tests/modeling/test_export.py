@@ -254,6 +254,8 @@ def test_serving_without_torch_with_side_features_recommends_what_the_model_reco
         )
     with pytest.raises(KeyError, match="side feature 'paid' is neither in the request nor in a table"):
         server.recommend([{"input_ids": requests[0]["input_ids"], "user_id": "ann"}])
+    with pytest.raises(KeyError, match="comes from the user table: the request needs 'user_id'"):
+        server.recommend([{"input_ids": requests[0]["input_ids"], "paid": served_requests[0]["paid"]}])
 
 
 def test_the_scoring_module_with_side_features_equals_score_batch():

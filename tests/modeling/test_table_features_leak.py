@@ -129,11 +129,14 @@ def test_with_context_features_the_targets_item_features_still_change_nothing(sh
     with torch.no_grad():
         before = model(**evaluation(rows)).logits
         for column in side.features.columns:
+            if column.name in context:  # one value per row: changed at the target alone it is refused
+                with pytest.raises(ValueError, match=f"context feature '{column.name}' changes along row"):
+                    evaluation(_changed(rows, column, lambda n: [n - 1]))
+                everywhere = model(**evaluation(_changed(rows, column, range))).logits
+                assert not torch.allclose(everywhere, before), f"{column.name} (user) is not read"
+                continue
             changed = model(**evaluation(_changed(rows, column, lambda n: [n - 1]))).logits
-            if column.name not in context:
-                torch.testing.assert_close(changed, before, rtol=0, atol=0, msg=column.name)
-            elif scheme in ("mlm", "rtd"):  # a bidirectional model reads the user at the hidden target too
-                assert not torch.allclose(changed, before), f"{column.name} is not read at the target"
+            torch.testing.assert_close(changed, before, rtol=0, atol=0, msg=column.name)
             visible = model(**evaluation(_changed(rows, column, lambda n: [0]))).logits
             assert not torch.allclose(visible, before), f"{column.name} ({column.source}) is not read"
 
@@ -170,6 +173,16 @@ def test_context_options_are_checked_naming_the_option_and_the_bad_key():
     model = tiny_model("bert", "mlm", side_features={"genre": 4, "age": 3}, context_side_features=["age"])
     with pytest.raises(ValueError, match=r"collator option 'context_feature_keys' is part of the model's masking spec"):
         model.data_collator("eval", context_feature_keys=())
+
+
+@pytest.mark.parametrize("mode", ["train", "eval", "predict"])
+def test_a_context_feature_that_changes_along_a_row_is_refused_naming_it(mode):
+    """A value per interaction shown at a hidden target would leak it (and predict would differ)."""
+    collate = collator("mlm", side_feature_keys=("device",), context_feature_keys=("device",), mode=mode)
+    rows = [{"input_ids": [5, 6], "device": [3, 3]}, {"input_ids": [5, 6, 7], "device": [1, 1, 2]}]
+    with pytest.raises(ValueError, match=r"context feature 'device' changes along row 1 of the batch \(\[1, 1, 2\]\)"):
+        collate(rows)
+    collate(rows[:1])  # one value per row: accepted
 
 
 def test_a_config_saved_before_context_features_hides_every_feature(tmp_path):
