@@ -14,22 +14,26 @@ import argparse
 import json
 from pathlib import Path
 
-RECIPE = {"model": "xlnet", "scheme": "rtd", "max_length": 50, "hidden_size": 64, "epochs": 40}
+RECIPE = {"model": "xlnet", "max_length": 50, "hidden_size": 64, "epochs": 40}
+# rtd's runs, and the control: the same recipe trained with mlm alone (rtd = this loss + detection).
+SCHEMES = ("rtd", "mlm")
 
 
 def ablation_runs(folder: Path) -> dict[str, dict]:
     """The finished runs of the recipe in ``folder``, keyed by run name."""
     runs = {}
-    for path in sorted(folder.glob("xlnet-rtd*.json")):
+    for path in sorted([*folder.glob("xlnet-rtd*.json"), *folder.glob("xlnet-mlm-L50*.json")]):
         summary = json.loads(path.read_text())
         arguments = summary["arguments"]
-        if all(arguments.get(key) == value for key, value in RECIPE.items()):
+        if arguments.get("scheme") in SCHEMES and all(arguments.get(key) == value for key, value in RECIPE.items()):
             runs[path.stem] = summary
     return runs
 
 
 def lever(arguments: dict) -> str:
     """What this run changed, in words (runs recorded before the rtd flags used ELECTRA's defaults)."""
+    if arguments.get("scheme") == "mlm":
+        return "no detection: mlm alone (the control)"
     weight = arguments.get("discriminator_loss_weight", 50.0)
     parts = [f"detection weight {weight:g}"]
     if arguments.get("generator_hidden_size"):
