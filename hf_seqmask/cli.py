@@ -39,7 +39,7 @@ from transformers.utils import logging as transformers_logging
 
 from . import SeqRecModel, SeqRecTrainer
 from .checkpoints import atomic_path, write_text_atomic
-from .data import load_data
+from .data import load_data_and_bad_rows
 from .evaluation import evaluate_test, format_table, model_input_columns
 from .job import (
     Job,
@@ -79,11 +79,13 @@ def _run(args: Job) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.training.seed)
     try:
-        splits, vocabulary, item_names, description, side_spec = load_data(args.data_args)
-    except (FileNotFoundError, ValueError) as error:  # bad data: the error names the file and column
+        splits, vocabulary, item_names, description, side_spec, bad_rows = load_data_and_bad_rows(args.data_args)
+    except (FileNotFoundError, ValueError, TypeError) as error:  # bad data: the error names the file and column
         raise SystemExit(f"error: {error}") from None
     if show:
         print(description)
+        if bad_rows is not None and bad_rows.counts:  # (--bad-rows skip: under error they stopped the job)
+            print(bad_rows.describe())
     model = SeqRecModel(model_config(args, vocabulary.vocab_size, side_spec))
     model.set_vocabulary(vocabulary)
     model.feature_spec = side_spec.features  # saved beside the weights: recommend() on raw histories
@@ -109,6 +111,7 @@ def _run(args: Job) -> dict[str, Any]:
     device = trainer.args.device
     summary = {
         "data": description,
+        "bad_rows": bad_rows.summary() if bad_rows is not None else None,
         "arguments": arguments,
         "train_seconds": round(train_seconds, 1),
         "world_size": trainer.args.world_size,
