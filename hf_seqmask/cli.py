@@ -26,9 +26,11 @@ loading in :func:`hf_seqmask.data.load_data`, the result table in :mod:`hf_seqma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,7 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 from transformers.utils import logging as transformers_logging
 
 from . import SeqRecModel, SeqRecTrainer
-from .checkpoints import atomic_path, write_text_atomic
+from .checkpoints import CheckpointSaveError, atomic_path, last_complete_checkpoint, write_text_atomic
 from .data import load_data_and_bad_rows
 from .evaluation import evaluate_test, format_table, model_input_columns
 from .job import (
@@ -104,7 +106,7 @@ def _run(args: Job) -> dict[str, Any]:
     print(format_table(rows))
     output_dir = Path(trainer.args.output_dir or "out/train")
     output_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(output_dir / "model") as partial:  # never half a model: a temporary folder, renamed
+    with _naming_a_failed_write(output_dir), atomic_path(output_dir / "model") as partial:  # never half a model
         # With its masking spec, item vocabulary and a model card that holds the data and the test table.
         model.save_pretrained(partial, model_card={"data": description, "metrics": rows})
     best = max(report.history, key=lambda r: r["ndcg@10"]) if report.history else None
@@ -122,16 +124,29 @@ def _run(args: Job) -> dict[str, Any]:
         "test": rows,
         "log_history": trainer.state.log_history,  # what curves.png shows
     }
-    write_text_atomic(output_dir / "metrics.json", json.dumps(summary, indent=2))
+    with _naming_a_failed_write(output_dir):
+        write_text_atomic(output_dir / "metrics.json", json.dumps(summary, indent=2))
     print(f"saved the model to {output_dir / 'model'} and the metrics to {output_dir / 'metrics.json'}")
     from .plots import plot_training_curves
 
-    with atomic_path(output_dir / "curves.png") as partial:
+    with _naming_a_failed_write(output_dir), atomic_path(output_dir / "curves.png") as partial:
         drawn = plot_training_curves(trainer.state.log_history, partial, title=description)
     if drawn:
         print(f"the loss and validation curves are in {output_dir / 'curves.png'}")
     print_recommendations(model, splits["test"][0], item_names)
     return summary
+
+
+@contextlib.contextmanager
+def _naming_a_failed_write(output_dir: Path) -> Iterator[None]:
+    """A failed write of the job's outputs (a full disk) exits with one line naming the path; the
+    checkpoints (if saved) are untouched, so the same command with --resume_from_checkpoint true goes on."""
+    try:
+        yield
+    except CheckpointSaveError as error:
+        found = last_complete_checkpoint(output_dir, warn=False)
+        kept = f"; the checkpoint {found} is untouched: rerun with --resume_from_checkpoint true" if found else ""
+        raise SystemExit(f"error: {error}{kept}") from None
 
 
 def _trainer(
