@@ -81,7 +81,8 @@ def disk_full(path: str | os.PathLike, error: BaseException, needed: int = 0) ->
         free = shutil.disk_usage(folder).free
     except OSError:
         return None
-    causes, seen = [], error
+    causes: list[BaseException] = []
+    seen: BaseException | None = error
     while seen is not None and len(causes) < 8:
         causes.append(seen)
         seen = seen.__cause__ or seen.__context__

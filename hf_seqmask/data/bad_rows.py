@@ -97,10 +97,9 @@ def read_interactions(
     csv = FORMATS[files[0].suffix.lower()] == "csv"
     if bad_rows == "skip" and csv:
         check_columns(files, wanted)
-        skipped: list[list[int]] = [[] for _ in files]  # per file: the data rows of a wrong width
-        parts = [
-            _read_csv(file, wanted, time_column, report, lines) for file, lines in zip(files, skipped, strict=True)
-        ]
+        widths: list[list[int]] = [[] for _ in files]  # per file: the data rows of a wrong width
+        parts = [_read_csv(file, wanted, time_column, report, rows) for file, rows in zip(files, widths, strict=True)]
+        skipped: list[list[int]] | None = widths
         table, sizes = pa.concat_tables(parts, promote_options="permissive"), [part.num_rows for part in parts]
     else:
         try:

@@ -117,7 +117,7 @@ class DataArguments:
 
 def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, str, SideFeatureSpec]:
     """:func:`load_data_and_bad_rows` without what it found wrong in the rows."""
-    return load_data_and_bad_rows(args)[:5]  # type: ignore[return-value]
+    return load_data_and_bad_rows(args)[:5]
 
 
 def load_data_and_bad_rows(
