@@ -105,7 +105,7 @@ def read_interactions(
         try:
             table = read_table(spec, columns=wanted).with_format("arrow")[:]
         except Exception as error:  # pandas refused a line (a wrong number of fields): name it
-            if csv:
+            if csv and not isinstance(error, (ValueError, OSError)):  # (those name the file and column)
                 _raise_first_wrong_width(files, wanted, time_column, error)
             raise
         sizes, skipped = None, None

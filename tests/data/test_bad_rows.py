@@ -104,3 +104,10 @@ def test_a_time_of_another_form_than_the_column_is_bad_and_iso_dates_are_read(tm
         read_interactions(str(path), columns=COLUMNS, time_column="timestamp")
     rows, found = read_interactions(str(path), columns=COLUMNS, time_column="timestamp", bad_rows="skip")
     assert found.counts == {"'timestamp' not a time": 2} and rows["item_id"] == ["a", "b"]
+
+
+def test_a_missing_column_is_named_under_both_policies(tmp_path):
+    path = _write(tmp_path / "clicks.csv")
+    for policy in ("error", "skip"):
+        with pytest.raises(ValueError, match=r"clicks\.csv' has no column 'when'; its columns are \['user_id'"):
+            read_interactions(str(path), columns=["user_id", "item_id", "when"], time_column="when", bad_rows=policy)
