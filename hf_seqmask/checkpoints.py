@@ -21,6 +21,7 @@ with a warning naming each newer torn folder it skips. :func:`atomic_path` and
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -37,6 +38,7 @@ __all__ = [
     "TornCheckpointWarning",
     "atomic_path",
     "checkpoint_problem",
+    "disk_full",
     "last_complete_checkpoint",
     "stopped_early",
     "trainer_state",
@@ -56,6 +58,45 @@ class TornCheckpointWarning(UserWarning):
 
 class CheckpointSaveError(OSError):
     """Writing a checkpoint or an output failed (a full disk, say); the message names the path."""
+
+
+def write_errors() -> tuple[type[BaseException], ...]:
+    """What a failed write raises: ``OSError``; torch.save's ``RuntimeError`` (``PytorchStreamWriter
+    failed writing file``, ``unexpected pos``: a full disk among them); safetensors' ``SafetensorError``."""
+    try:
+        from safetensors import SafetensorError
+    except ImportError:  # pragma: no cover (transformers depends on safetensors)
+        return (OSError, RuntimeError)
+    return (OSError, RuntimeError, SafetensorError)
+
+
+def disk_full(path: str | os.PathLike, error: BaseException, needed: int = 0) -> str | None:
+    """``"the disk is full (N bytes free in FOLDER)"`` when ``error`` (or its cause) is ENOSPC, or the
+    file system of ``path`` has less than ``max(needed, 1 MiB)`` free; else ``None``. torch.save and
+    safetensors report a full disk in their own words (``unexpected pos``, ``os error 28``)."""
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return None
+    causes: list[BaseException] = []
+    seen: BaseException | None = error
+    while seen is not None and len(causes) < 8:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    enospc = any(getattr(e, "errno", None) == errno.ENOSPC or "os error 28" in str(e) for e in causes)
+    if enospc or free < max(needed, 2**20):
+        return f"the disk is full ({free:,} bytes free in {folder})"
+    return None
+
+
+def folder_bytes(folder: str | os.PathLike | None) -> int:
+    """The bytes of the files in ``folder`` (0: none)."""
+    if folder is None or not Path(folder).is_dir():
+        return 0
+    return sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file())
 
 
 def checkpoint_problem(folder: str | os.PathLike, *, needs_training_state: bool = True) -> str | None:
@@ -198,8 +239,8 @@ def _last(value: Any) -> dict:
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary path beside ``path`` (same folder and suffix) to write a file or a folder to; on
     success it is renamed to ``path`` (a folder there is replaced: renamed aside, then removed; when
-    nothing was written, ``path`` is left as it is), on failure removed. A failed write raises
-    :class:`CheckpointSaveError` naming ``path``.
+    nothing was written, ``path`` is left as it is), on failure removed. A failed write (see
+    :func:`write_errors`) raises :class:`CheckpointSaveError` naming ``path``, and a full disk as such.
 
     Example:
         >>> import tempfile
@@ -231,9 +272,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 os.fsync(file.fileno())
             os.replace(partial, path)
         _fsync_folder(path.parent)
-    except OSError as error:
+    except write_errors() as error:
         _remove(partial)
-        raise CheckpointSaveError(f"could not write {path}: {error.strerror or error}") from error
+        full = disk_full(path.parent, error)
+        detail = error.strerror if isinstance(error, OSError) and error.strerror else f"{type(error).__name__}: {error}"
+        raise CheckpointSaveError(f"could not write {path}: {detail}" + (f"; {full}" if full else "")) from error
     except BaseException:
         _remove(partial)
         raise

@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,8 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 from transformers.utils import logging as transformers_logging
 
 from . import SeqRecModel, SeqRecTrainer
-from .checkpoints import atomic_path, write_text_atomic
-from .data import load_data
+from .checkpoints import CheckpointSaveError, atomic_path, last_complete_checkpoint, write_text_atomic
+from .data import load_data_and_bad_rows
 from .evaluation import evaluate_test, format_table, model_input_columns
 from .job import (
     Job,
@@ -89,11 +90,13 @@ def _run(args: Job) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.training.seed)
     try:
-        splits, vocabulary, item_names, description, side_spec = load_data(args.data_args)
-    except (FileNotFoundError, ValueError) as error:  # bad data: the error names the file and column
+        splits, vocabulary, item_names, description, side_spec, bad_rows = load_data_and_bad_rows(args.data_args)
+    except (FileNotFoundError, ValueError, TypeError) as error:  # bad data: the error names the file and column
         raise SystemExit(f"error: {error}") from None
     if show:
         print(description)
+        if bad_rows is not None and bad_rows.counts:  # (--bad-rows skip: under error they stopped the job)
+            print(bad_rows.describe())
     model = SeqRecModel(model_config(args, vocabulary.vocab_size, side_spec))
     model.set_vocabulary(vocabulary)
     model.feature_spec = side_spec.features  # saved beside the weights: recommend() on raw histories
@@ -112,13 +115,14 @@ def _run(args: Job) -> dict[str, Any]:
     print(format_table(rows))
     output_dir = Path(trainer.args.output_dir or "out/train")
     output_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(output_dir / "model") as partial:  # never half a model: a temporary folder, renamed
+    with _naming_a_failed_write(output_dir), atomic_path(output_dir / "model") as partial:  # never half a model
         # With its masking spec, item vocabulary and a model card that holds the data and the test table.
         model.save_pretrained(partial, model_card={"data": description, "metrics": rows})
     best = max(report.history, key=lambda r: r["ndcg@10"]) if report.history else None
     device = trainer.args.device
     summary = {
         "data": description,
+        "bad_rows": bad_rows.summary() if bad_rows is not None else None,
         "arguments": arguments,
         "train_seconds": round(train_seconds, 1),
         "world_size": trainer.args.world_size,
@@ -129,16 +133,29 @@ def _run(args: Job) -> dict[str, Any]:
         "test": rows,
         "log_history": trainer.state.log_history,  # what curves.png shows
     }
-    write_text_atomic(output_dir / "metrics.json", json.dumps(summary, indent=2))
+    with _naming_a_failed_write(output_dir):
+        write_text_atomic(output_dir / "metrics.json", json.dumps(summary, indent=2))
     print(f"saved the model to {output_dir / 'model'} and the metrics to {output_dir / 'metrics.json'}")
     from .plots import plot_training_curves
 
-    with atomic_path(output_dir / "curves.png") as partial:
+    with _naming_a_failed_write(output_dir), atomic_path(output_dir / "curves.png") as partial:
         drawn = plot_training_curves(trainer.state.log_history, partial, title=description)
     if drawn:
         print(f"the loss and validation curves are in {output_dir / 'curves.png'}")
     print_recommendations(model, splits["test"][0], item_names)
     return summary
+
+
+@contextlib.contextmanager
+def _naming_a_failed_write(output_dir: Path) -> Iterator[None]:
+    """A failed write of the job's outputs (a full disk) exits with one line naming the path; the
+    checkpoints (if saved) are untouched, so the same command with --resume_from_checkpoint true goes on."""
+    try:
+        yield
+    except CheckpointSaveError as error:
+        found = last_complete_checkpoint(output_dir, warn=False)
+        kept = f"; the checkpoint {found} is untouched: rerun with --resume_from_checkpoint true" if found else ""
+        raise SystemExit(f"error: {error}{kept}") from None
 
 
 def _trainer(

@@ -12,7 +12,7 @@ from typing import Any, cast
 from transformers import Trainer
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from .checkpoints import CheckpointSaveError, last_complete_checkpoint
+from .checkpoints import CheckpointSaveError, disk_full, folder_bytes, last_complete_checkpoint, write_errors
 from .collators import SequenceCollator
 from .metrics import make_compute_metrics, make_preprocess_logits_for_metrics
 from .modeling.backbones import check_gradient_checkpointing
@@ -129,13 +129,17 @@ class SeqRecTrainer(Trainer):
         self.accelerator.wait_for_everyone()  # no rank writes its RNG state into the folder before that
         try:
             super()._save_checkpoint(model, trial)
-        except (OSError, RuntimeError) as error:  # torch.save reports a full disk as a RuntimeError
+        except write_errors() as error:  # torch.save reports a full disk as a RuntimeError
             if self.args.should_save:
                 shutil.rmtree(folder, ignore_errors=True)
             previous = last_complete_checkpoint(folder.parent, warn=False)
             kept = f"the previous checkpoint {previous} is untouched" if previous else "no earlier checkpoint exists"
+            full = disk_full(folder.parent, error, needed=folder_bytes(previous))
             raise CheckpointSaveError(
-                f"could not write the checkpoint {folder} ({type(error).__name__}: {error}); it was removed and {kept}",
+                f"could not write the checkpoint {folder} ({type(error).__name__}: {error}); it was removed and {kept}"
+                + (
+                    f"; {full}: make room, then run the same command with --resume_from_checkpoint true" if full else ""
+                ),
             ) from error
 
     def _with_eval_collator(self, build: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

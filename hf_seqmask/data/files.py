@@ -64,11 +64,7 @@ def read_table(
     options = {"delimiter": "\t"} if files[0].suffix.lower() == ".tsv" else {}
     names = [str(f) for f in files]
     columns = list(columns) if columns is not None else _columns_of(files[0])
-    for file in files:  # check each shard's columns, so the error names the shard
-        found = _columns_of(file)
-        missing = [c for c in columns if c not in found]
-        if missing:
-            raise ValueError(f"{what} file '{file}' has no column {missing[0]!r}; its columns are {found}")
+    check_columns(files, columns, what)
     try:
         rows = load_dataset(kind, data_files=names, split="train", **options).select_columns(columns)
     except ValueError as error:  # datasets refuses files without rows: "... corresponds to no data!"
@@ -78,6 +74,15 @@ def read_table(
     if rows is None or rows.num_rows == 0:
         raise ValueError(f"{what} files {names} hold no rows")
     return rows
+
+
+def check_columns(files: Sequence[Path], columns: Sequence[str], what: str = "interactions") -> None:
+    """Raise a ``ValueError`` naming the first file without one of ``columns`` (and the columns it has)."""
+    for file in files:  # check each shard's columns, so the error names the shard
+        found = _columns_of(file)
+        missing = [c for c in columns if c not in found]
+        if missing:
+            raise ValueError(f"{what} file '{file}' has no column {missing[0]!r}; its columns are {found}")
 
 
 def load_interactions(spec: str | Sequence[str], *, columns: Sequence[str], optional: Sequence[str] = ()) -> Dataset:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import datasets
 import pyarrow as pa
 
+from .bad_rows import BadRows, read_interactions
 from .feature_tables import parse_kinds
-from .files import load_interactions
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
 from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
 from .side_features import SideFeatureSpec, add_side_features, parse_side_features
@@ -94,6 +95,14 @@ class DataArguments:
         },
     )
     multi_value_delimiter: str = field(default="|", metadata={"help": "splits a multi-valued feature written as text"})
+    bad_rows: Literal["error", "skip"] = field(
+        default="error",
+        metadata={
+            "help": "your data: a corrupt row (a CSV line of a wrong width, no user / item / time, a time that is not "
+            "one) stops the job naming its file, row and column (error), or is left out and counted by kind, printed "
+            "and recorded in metrics.json (skip)"
+        },
+    )
 
     def feature_sources(self) -> FeatureSources:
         """The general side features asked for (falsy when none)."""
@@ -107,6 +116,13 @@ class DataArguments:
 
 
 def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, str, SideFeatureSpec]:
+    """:func:`load_data_and_bad_rows` without what it found wrong in the rows."""
+    return load_data_and_bad_rows(args)[:5]
+
+
+def load_data_and_bad_rows(
+    args: DataArguments,
+) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, str, SideFeatureSpec, BadRows | None]:
     """Interactions -> vocabulary (min count per item) -> sequences (+ side features) -> splits.
 
     Side features (``side_features``) come from MovieLens' item and user files and the timestamps,
@@ -118,7 +134,7 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
     Returns:
         The splits (``user_id``, ``input_ids`` and the side-feature columns), the item vocabulary,
         the item names (MovieLens titles; empty for your own data), a one-line description and the
-        side features' spec.
+        side features' spec, and the bad rows found in your files (``--bad-rows``; ``None`` for MovieLens).
 
     Raises:
         ValueError: side features asked of data that is not MovieLens, no item left after the count
@@ -127,7 +143,7 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
     """
     side_names = parse_side_features(args.side_features)
     sources = args.feature_sources() if hasattr(args, "feature_sources") else FeatureSources()
-    name, interactions, item_names, movielens, (user, item, when), min_count = _read(args, sources, side_names)
+    name, interactions, item_names, movielens, (user, item, when), min_count, bad = _read(args, sources, side_names)
     vocabulary = ItemVocabulary.from_interactions(interactions, item_column=item, min_frequency=min_count)
     if len(vocabulary) == 0:
         raise ValueError(f"{name}: no item has >= {min_count} interactions (column {item!r}); lower --min-item-ratings")
@@ -175,14 +191,14 @@ def load_data(args: DataArguments) -> tuple[datasets.DatasetDict, ItemVocabulary
         side_spec = SideFeatureSpec(
             feature_spec.cardinalities, feature_spec.multi_hot, feature_spec, context=feature_spec.context
         )
-    return splits, vocabulary, item_names, description, side_spec
+    return splits, vocabulary, item_names, description, side_spec, bad
 
 
 def _read(
     args: DataArguments, sources: FeatureSources, side_names: tuple[str, ...]
-) -> tuple[str, datasets.Dataset, dict, MovieLens | None, tuple[str, str, str], int]:
+) -> tuple[str, datasets.Dataset, dict, MovieLens | None, tuple[str, str, str], int, BadRows | None]:
     """The interactions: the dataset's name, rows, item names, MovieLens' files (or None), the user,
-    item and time columns, and the minimum count per item."""
+    item and time columns, the minimum count per item and the bad rows found (None: MovieLens)."""
     name = args.dataset
     columns = [args.user_column, args.item_column, args.time_column]
     if name in MOVIELENS or Path(name).name in ("u.data", "ratings.dat"):
@@ -203,6 +219,7 @@ def _read(
             movielens,
             ("user_id", "item_id", "timestamp"),
             min_count,
+            None,
         )
     if side_names:
         raise ValueError(
@@ -211,7 +228,10 @@ def _read(
         )
     if args.session_column:
         columns.append(args.session_column)
-    interactions = load_interactions(name, columns=list(dict.fromkeys(columns)), optional=sources.interaction)
+    interactions, bad = read_interactions(
+        name, columns=list(dict.fromkeys(columns)), optional=sources.interaction, time_column=args.time_column,
+        bad_rows=getattr(args, "bad_rows", "error"),
+    )  # fmt: skip
     return (
         name,
         interactions,
@@ -219,6 +239,7 @@ def _read(
         None,
         (args.user_column, args.item_column, args.time_column),
         args.min_item_ratings or 1,
+        bad,
     )
 
 

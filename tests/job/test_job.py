@@ -1,10 +1,13 @@
 """The main job's library side: validation epochs come from the Trainer's state (issue 22)."""
 
+import errno
 import json
 
 import pytest
 import torch
+from transformers import modeling_utils
 
+from hf_seqmask.checkpoints import checkpoint_problem
 from hf_seqmask.cli import main
 from hf_seqmask.resume import updates_per_epoch
 
@@ -67,3 +70,65 @@ def test_a_finished_run_killed_before_its_outputs_were_written_is_finished_witho
     assert again["log_history"][-2]["step"] == first["log_history"][-2]["step"] == 7
     assert (tmp_path / "out" / "model" / "model.safetensors").read_bytes() == weights
     assert again["test"] == first["test"] and again["stopped_by"] == first["stopped_by"] == "schedule"
+
+
+def _no_space(path):
+    return OSError(errno.ENOSPC, "No space left on device", str(path))
+
+
+def test_a_full_disk_enospc_while_checkpointing_says_so_and_the_previous_checkpoint_resumes(
+    tmp_path, capsys, monkeypatch
+):
+    _interactions().to_csv(tmp_path / "clicks.csv", index=False)
+    out = tmp_path / "out"
+    flags = ["--dataset", str(tmp_path / "clicks.csv"), *OWN, *SMALL, "--output-dir", str(out)]
+    flags += ["--save_strategy", "epoch", "--resume_from_checkpoint", "true"]
+    save = torch.save
+
+    def full_disk(obj, path, *args, **kwargs):
+        if str(path).endswith("checkpoint-10/optimizer.pt"):
+            raise _no_space(path)
+        return save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(SystemExit) as raised:
+        main(flags)
+    message = str(raised.value)
+    assert f"error: could not write the checkpoint {out / 'checkpoint-10'} (OSError: [Errno 28] No space" in message
+    assert (
+        f"it was removed and the previous checkpoint {out / 'checkpoint-5'} is untouched; the disk is full (" in message
+    )
+    assert message.endswith("make room, then run the same command with --resume_from_checkpoint true")
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint-5"]  # no torn folder left
+    assert checkpoint_problem(out / "checkpoint-5") is None
+    monkeypatch.setattr(torch, "save", save)
+    summary = main(flags)
+    assert [record["step"] for record in summary["validation"]["history"]] == [5, 10, 15]
+    assert f"--resume_from_checkpoint true: resuming from {out / 'checkpoint-5'}" in capsys.readouterr().out
+    assert (out / "model" / "model.safetensors").is_file()
+
+
+def test_a_full_disk_while_writing_the_final_model_names_it_and_a_relaunch_finishes(tmp_path, monkeypatch):
+    _interactions().to_csv(tmp_path / "clicks.csv", index=False)
+    out = tmp_path / "out"
+    flags = ["--dataset", str(tmp_path / "clicks.csv"), *OWN, *SMALL, "--output-dir", str(out)]
+    flags += ["--save_strategy", "epoch", "--resume_from_checkpoint", "true"]
+    write = modeling_utils.safe_save_file
+
+    def full_disk(tensors, filename, *args, **kwargs):
+        if ".model.partial-" in str(filename):
+            raise _no_space(filename)
+        return write(tensors, filename, *args, **kwargs)
+
+    monkeypatch.setattr(modeling_utils, "safe_save_file", full_disk)
+    with pytest.raises(SystemExit) as raised:
+        main(flags)
+    message = str(raised.value)
+    assert message.startswith(f"error: could not write {out / 'model'}: No space left on device; the disk is full (")
+    assert message.endswith(
+        f"the checkpoint {out / 'checkpoint-15'} is untouched: rerun with --resume_from_checkpoint true"
+    )
+    assert not any(p.name.startswith(".model") for p in out.iterdir()) and not (out / "model").exists()
+    monkeypatch.setattr(modeling_utils, "safe_save_file", write)
+    summary = main(flags)  # finished from checkpoint-15 without another update
+    assert summary["epochs_trained"] == 3 and (out / "model" / "model.safetensors").is_file()
