@@ -1,4 +1,6 @@
 #!/bin/bash
+# Outcome: bert-mlm-L50-d128-seed2 and bert-mlm-L50-d128-side-seed1 ran; the lane was stopped before
+# bert-mlm-L50-d128-side-seed2, whose core went to the fusion seeds (lane_d_s29.sh).
 # Issue 21, session 29, lane A: the third seed of BERT + mlm (hidden 128, item ids only), then seeds 1 and 2
 # of the same recipe with side information (seed 0 = bert-mlm-L50-d128-side). Commands identical to the
 # committed seeds apart from --seed and the wall-clock limit (not part of the recipe).

@@ -1,4 +1,6 @@
 #!/bin/bash
+# Outcome: the control (xlnet-mlm-L50) and the separate generator (xlnet-rtd-w2-gen32) ran; the lane was
+# stopped before the batch-replacements run, whose core went to the fusion seeds (lane_d_s29.sh).
 # Issue 21, session 29, lane C (after lane B's detection weights 10 and 2): first the control of the RTD
 # ablation, XLNet + mlm at the same recipe (rtd = this masked-LM loss + the detection loss: RTD against
 # mlm on the same backbone and budget), then the ablation's other two levers at the best detection weight
