@@ -6,7 +6,7 @@ from .files import interaction_files, load_interactions, read_table
 from .job_data import DataArguments, load_data, load_data_and_bad_rows
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
 from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
-from .side_features import SIDE_FEATURES, SideFeatureSpec, add_side_features, parse_side_features
+from .side_features import SIDE_FEATURES, SideFeatureSpec, movielens_feature_sources, parse_side_features
 from .streaming import stream_interactions, stream_sequences
 from .table_features import FeatureSources, attach_features, fit_and_encode
 from .vocabulary import ItemVocabulary
@@ -22,7 +22,6 @@ __all__ = [
     "ItemVocabulary",
     "MovieLens",
     "SideFeatureSpec",
-    "add_side_features",
     "attach_features",
     "encode_sequences",
     "fit_and_encode",
@@ -34,6 +33,7 @@ __all__ = [
     "load_data_and_bad_rows",
     "load_interactions",
     "load_movielens",
+    "movielens_feature_sources",
     "parse_side_features",
     "read_feature_table",
     "read_interactions",

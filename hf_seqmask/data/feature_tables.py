@@ -240,21 +240,23 @@ def time_values(name: str, seconds: np.ndarray) -> list:
 
 
 def read_feature_table(
-    path: str, key: str, *, what: str, kinds: Mapping[str, str] | None = None
+    path: str | pd.DataFrame, key: str, *, what: str, kinds: Mapping[str, str] | None = None
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """An attribute table (CSV/TSV, Parquet, JSON lines) as a frame indexed by ``key`` (as text), and
-    each column's kind (``kinds`` first, else inferred). A key with two rows, a missing key or a
-    non-numeric value in a continuous column raises, naming the file, column and row."""
-    frame = read_table(path, what=what).to_pandas()
+    """An attribute table (CSV/TSV, Parquet, JSON lines, or a pandas frame already in memory) as a frame
+    indexed by ``key`` (as text), and each column's kind (``kinds`` first, else inferred). A key with
+    two rows, a missing key or a non-numeric value in a continuous column raises, naming the file (a
+    frame: its ``attrs["name"]``), column and row."""
+    frame = path.copy() if isinstance(path, pd.DataFrame) else read_table(path, what=what).to_pandas()
+    where = f"{what} file '{table_name(path)}'"
     if key not in frame.columns:
-        raise ValueError(f"{what} file '{path}' has no key column {key!r}; its columns are {list(frame.columns)}")
+        raise ValueError(f"{where} has no key column {key!r}; its columns are {list(frame.columns)}")
     if frame[key].isna().any():
-        raise ValueError(f"{what} file '{path}': row {int(frame[key].isna().to_numpy().argmax())} has no {key!r}")
+        raise ValueError(f"{where}: row {int(frame[key].isna().to_numpy().argmax())} has no {key!r}")
     keys = frame[key].astype(str)
     repeated = keys.duplicated(keep=False).to_numpy()
     if repeated.any():
         rows = np.flatnonzero(keys.to_numpy() == keys[repeated].iloc[0])
-        raise ValueError(f"{what} file '{path}': key {keys[repeated].iloc[0]!r} (column {key!r}) has two rows: "
+        raise ValueError(f"{where}: key {keys[repeated].iloc[0]!r} (column {key!r}) has two rows: "
                          f"rows {rows[0]} and {rows[1]}")  # fmt: skip
     frame = frame.drop(columns=[key]).set_axis(keys.to_numpy(), axis=0)
     kinds = dict(kinds or {})
@@ -262,8 +264,13 @@ def read_feature_table(
     for name, kind in found.items():
         check_kind(name, kind)
         if kind == "continuous":
-            frame[name] = to_numbers(frame[name].tolist(), f"{what} file '{path}'", name)
+            frame[name] = to_numbers(frame[name].tolist(), where, name)
     return frame, found
+
+
+def table_name(table: str | pd.DataFrame) -> str:
+    """A table's name in messages: its path, or an in-memory frame's ``attrs["name"]``."""
+    return table if isinstance(table, str) else str(table.attrs.get("name", "in memory"))
 
 
 def infer_kind(values: pd.Series) -> str:

@@ -19,7 +19,7 @@ from .bad_rows import BadRows, read_interactions
 from .feature_tables import parse_kinds
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
 from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
-from .side_features import SideFeatureSpec, add_side_features, parse_side_features
+from .side_features import SideFeatureSpec, movielens_feature_sources, parse_side_features
 from .table_features import (
     FeatureSources,
     add_time_features,
@@ -64,8 +64,9 @@ class DataArguments:
     side_features: str = field(
         default="",
         metadata={
-            "help": "MovieLens: comma-separated side features of each interaction, from genre, year, age, gender, "
-            "occupation, hour, time_gap (hf_seqmask.data.side_features); hidden with their item when it is masked"
+            "help": "MovieLens: comma-separated side features from genre, year, release_year, age, gender, occupation, "
+            "hour, weekday, gap (hf_seqmask.data.side_features): a preset of --item-features, --user-features and "
+            "--time-features built from MovieLens' own files"
         },
     )
     item_features: str | None = field(
@@ -125,8 +126,9 @@ def load_data_and_bad_rows(
 ) -> tuple[datasets.DatasetDict, ItemVocabulary, dict, str, SideFeatureSpec, BadRows | None]:
     """Interactions -> vocabulary (min count per item) -> sequences (+ side features) -> splits.
 
-    Side features (``side_features``) come from MovieLens' item and user files and the timestamps,
-    one column each beside ``input_ids``.
+    Side features, one column each beside ``input_ids``, come from your tables, interaction columns and
+    times (``item_features``, ...) or, for MovieLens (``side_features``), from its own item and user files
+    through the same path (:func:`~hf_seqmask.data.side_features.movielens_feature_sources`).
 
     Args:
         args: the data options (the main job's ``Job`` works too: it forwards them).
@@ -141,9 +143,14 @@ def load_data_and_bad_rows(
             filter, or an empty session split. ``FileNotFoundError``/``ValueError`` from the files
             name the file and the column.
     """
-    side_names = parse_side_features(args.side_features)
+    movielens_names = parse_side_features(args.side_features)
     sources = args.feature_sources() if hasattr(args, "feature_sources") else FeatureSources()
-    name, interactions, item_names, movielens, (user, item, when), min_count, bad = _read(args, sources, side_names)
+    name, interactions, item_names, movielens, (user, item, when), min_count, bad = _read(
+        args, sources, movielens_names
+    )
+    if movielens_names and movielens is not None:  # MovieLens' preset of the general path
+        sources = movielens_feature_sources(movielens_names, items=movielens.items, users=movielens.users, dataset=name)
+    side_names: tuple[str, ...] = ()
     vocabulary = ItemVocabulary.from_interactions(interactions, item_column=item, min_frequency=min_count)
     if len(vocabulary) == 0:
         raise ValueError(f"{name}: no item has >= {min_count} interactions (column {item!r}); lower --min-item-ratings")
@@ -168,11 +175,6 @@ def load_data_and_bad_rows(
         sequences = add_time_features(sequences, feature_spec, when)
     sequences = encode_sequences(sequences, vocabulary, item_column=item)
     side_spec = SideFeatureSpec()
-    if side_names and movielens is not None:
-        sequences, side_spec = add_side_features(
-            sequences, side_names, items=movielens.items, users=movielens.users, item_column=item, user_column=user,
-            time_column=when,
-        )  # fmt: skip
     unit = "sessions" if group != user else "users"
     description = (
         f"{Path(name).name if name not in MOVIELENS else name}: {len(sequences):,} {unit}, {len(vocabulary):,} items, "

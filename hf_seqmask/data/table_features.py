@@ -23,6 +23,7 @@ from .feature_tables import (
     check_kind,
     infer_kind,
     read_feature_table,
+    table_name,
     time_values,
     to_numbers,
 )
@@ -30,13 +31,13 @@ from .feature_tables import (
 
 @dataclass
 class FeatureSources:
-    """Where the features come from: ``item_table`` (path) keyed by ``item_key``, ``user_table`` keyed
-    by ``user_key``, ``interaction`` columns of the interactions, ``time`` features (hour, weekday,
+    """Where the features come from: ``item_table`` (a path, or a pandas frame) keyed by ``item_key``,
+    ``user_table`` keyed by ``user_key``, ``interaction`` columns of the interactions, ``time`` features (hour, weekday,
     gap), ``kinds`` (name -> kind, overriding the inferred ones) and the multi-value ``delimiter``."""
 
-    item_table: str | None = None
+    item_table: str | pd.DataFrame | None = None
     item_key: str = "item_id"
-    user_table: str | None = None
+    user_table: str | pd.DataFrame | None = None
     user_key: str = "user_id"
     interaction: tuple[str, ...] = ()
     time: tuple[str, ...] = ()
@@ -44,7 +45,7 @@ class FeatureSources:
     delimiter: str = "|"
 
     def __bool__(self) -> bool:
-        return bool(self.item_table or self.user_table or self.interaction or self.time)
+        return self.item_table is not None or self.user_table is not None or bool(self.interaction or self.time)
 
 
 def attach_features(
@@ -85,7 +86,8 @@ def attach_features(
             first = int(np.flatnonzero(absent)[0])
             row = file_rows[first] if file_rows is not None else first
             raise ValueError(
-                f"{where}: {source} {keys[first]!r} (column {by!r}, row {row}) is not in the {source} table '{path}' "
+                f"{where}: {source} {keys[first]!r} (column {by!r}, row {row}) is not in the {source} table "
+                f"'{table_name(path)}' "
                 f"(key column {key!r}); {len(set(np.asarray(keys)[absent]))} {source}s are missing"
             )
         used = frame.loc[sorted(set(keys))].to_dict("index")

@@ -1,65 +1,93 @@
-"""Side features from MovieLens' own files: their values, the multi-hot genres, leak-freedom, the main job."""
+"""MovieLens' side features (a preset of the general path): their values, the multi-hot genres,
+leak-freedom, the main job."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from datasets import Dataset
 
 from hf_seqmask import SeqRecModel
 from hf_seqmask.cli import main
-from hf_seqmask.data import add_side_features, leave_one_out, parse_side_features
+from hf_seqmask.data import movielens_feature_sources, parse_side_features
+from hf_seqmask.data.job_data import DataArguments, load_data
 from hf_seqmask.modeling import MultiHotEmbedding
 
 from .._tiny import PAIRS, VOCAB, collator, needs_index, sessions, tiny_model
 
 ITEMS = pd.DataFrame(
     {
-        "item_id": ["a", "b", "c"],
+        "item_id": [1, 2, 3],
         "genres": [["Drama"], ["Comedy", "Drama"], []],
-        "year": [1919.0, 2000.0, float("nan")],
+        "year": [1919.0, 2003.0, float("nan")],
     }
 )
-USERS = pd.DataFrame({"user_id": ["u", "v"], "age": [1.0, 56.0], "gender": ["F", "M"], "occupation": ["10", "0"]})
+USERS = pd.DataFrame({"user_id": [7, 8], "age": [1.0, 56.0], "gender": ["F", "M"], "occupation": ["10", "0"]})
+ALL = "genre,year,release_year,age,gender,occupation,hour,weekday,time_gap"
 
 
-def test_every_feature_has_its_documented_value():
-    sequences = Dataset.from_dict(
-        {
-            "user_id": ["u", "v"],
-            "item_id": [["a", "b", "c"], ["c"]],
-            "timestamp": [[0, 59, 3 * 86400 + 7200], [3600 * 13]],
-        }
-    )
-    out, spec = add_side_features(sequences, parse_side_features("genre,year,age,gender,occupation,hour,time_gap"),
-                                  items=ITEMS, users=USERS)  # fmt: skip
-    first, second = out[0], out[1]
-    assert first["genre"] == [2, 3, 0] and second["genre"] == [0]  # Comedy = bit 0, Drama = bit 1; none = 0
-    assert first["year"] == [1, 18, 19]  # 1915-1919 bucket, 2000 clipped into the last, unknown
-    assert first["age"] == [1, 1, 1] and second["age"] == [7]  # under 18; 56+
-    assert first["gender"] == [1, 1, 1] and second["gender"] == [2]
-    assert first["occupation"] == [2, 2, 2] and second["occupation"] == [1]  # sorted as text: "0" < "10"
-    assert first["hour"] == [1, 1, 3] and second["hour"] == [14]
-    # first item: 1; 59 s (~1 minute): 2 + floor(log2(1.98)) = 2; 3 days + 2 h: 2 + floor(log2(4441)) = 14
-    assert first["time_gap"] == [1, 2, 14] and second["time_gap"] == [1]
-    assert spec.cardinalities == {"genre": 2, "year": 20, "age": 8, "gender": 3, "occupation": 3, "hour": 25,
-                                  "time_gap": 22}  # fmt: skip
-    assert spec.multi_hot == ("genre",)
-    # The splits cut the feature columns with the items: no split keeps a later item's features.
-    splits = leave_one_out(out)
-    assert splits["train"][0]["genre"] == [2] and splits["validation"][0]["year"] == [1, 18]
+def test_the_preset_writes_movielens_files_as_the_general_paths_tables():
+    sources = movielens_feature_sources(parse_side_features(ALL), items=ITEMS, users=USERS, dataset="ml-1m")
+    items = sources.item_table.to_dict("list")
+    assert items["genre"] == [["Drama"], ["Comedy", "Drama"], []]
+    assert items["year"][:2] == ["1915-1919", "2000-2004"] and pd.isna(items["year"][2])  # missing stays missing
+    assert items["release_year"][:2] == [1919.0, 2003.0] and np.isnan(items["release_year"][2])
+    assert sources.user_table.to_dict("list") == {
+        "user_id": [7, 8], "age": ["under 18", "56+"], "gender": ["F", "M"], "occupation": ["10", "0"]
+    }  # fmt: skip
+    assert sources.time == ("hour", "weekday", "gap")  # time_gap: the former name of the general gap
+    assert sources.kinds == {"genre": "multi", "year": "categorical", "release_year": "continuous",
+                             "age": "categorical", "gender": "categorical", "occupation": "categorical"}  # fmt: skip
+    assert sources.item_table.attrs["name"] == "ml-1m items"
 
 
-def test_bad_names_and_unknown_items_are_named():
+def _grouplens_ml1m(folder):
+    """A tiny ML-1M in GroupLens' own format (ratings.dat, movies.dat, users.dat)."""
+    folder.mkdir()
+    ratings = [(7, 1, 0), (7, 2, 59), (7, 3, 3 * 86400 + 7200), (7, 1, 4 * 86400), (8, 3, 13 * 3600), (8, 2, 14 * 3600),
+               (8, 1, 15 * 3600)]  # fmt: skip
+    (folder / "ratings.dat").write_text("".join(f"{u}::{i}::5::{t}\n" for u, i, t in ratings))
+    (folder / "movies.dat").write_text("1::One (1919)::Drama\n2::Two (2003)::Comedy|Drama\n3::Three::Horror\n")
+    (folder / "users.dat").write_text("7::F::1::10::00000\n8::M::56::0::11111\n")
+    return folder / "ratings.dat"
+
+
+def test_movielens_features_go_through_the_general_path_fitted_on_training_and_saved(tmp_path):
+    ratings = _grouplens_ml1m(tmp_path / "ml-1m")
+    splits, _, _, description, spec = load_data(DataArguments(dataset=str(ratings), side_features=ALL,
+                                                               min_item_ratings=1))  # fmt: skip
+    assert "side features: genre, year, release_year (item), age, gender, occupation (user)" in description
+    features = spec.features
+    assert spec.context == ("age", "gender", "occupation")  # user attributes: visible everywhere
+    assert spec.multi_hot == ("genre",) and spec.cardinalities["release_year"] == 0
+    # Leave-one-out keeps users 7's first two items (1, 2) and user 8's first (3) for training; that split
+    # alone fits the vocabularies (ids by frequency, ties by name) and the statistics.
+    values = {c.name: c.values for c in features.columns}
+    assert values["genre"] == ["Drama", "Comedy", "Horror"] and values["year"] == ["1915-1919", "2000-2004"]
+    assert values["age"] == ["under 18", "56+"] and values["hour"] == [str(h) for h in range(24)]
+    train = {row["user_id"]: row for row in splits["train"]}
+    assert train[7]["genre"] == [0b10, 0b110] and train[8]["genre"] == [0b1000]  # bit 0: unknown
+    assert train[7]["year"] == [2, 3] and train[8]["year"] == [1]  # no year in the title -> the unknown id
+    assert train[7]["age"] == [2, 2] and train[8]["age"] == [3] and train[8]["hour"] == [2 + 13]
+    gap = next(c for c in features.columns if c.name == "gap")
+    np.testing.assert_allclose(train[7]["gap"], (np.log1p([0, 59]) - gap.mean) / gap.std)
+    assert features.counts["train"]["year"] == {"missing": 1, "unknown": 0}
+    # The test split's later items are encoded with the training vocabularies.
+    test = {row["user_id"]: row for row in splits["test"]}
+    assert test[7]["year"] == [2, 3, 1, 2] and test[7]["hour"][-1] == 2
+
+
+def test_bad_names_and_missing_files_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"Invalid side feature\(s\) \['genres'\]"):
         parse_side_features("genres")
     with pytest.raises(ValueError, match="a name repeats"):
-        parse_side_features("year,year")
-    sequences = Dataset.from_dict({"user_id": ["u"], "item_id": [["a", "zzz"]], "timestamp": [[0, 1]]})
-    with pytest.raises(ValueError, match="side feature 'genre': item 'zzz' is not in the item file"):
-        add_side_features(sequences, ["genre"], items=ITEMS, users=USERS)
-    with pytest.raises(ValueError, match=r"side features \['age'\] need the user file"):
-        add_side_features(sequences, ["age"], items=ITEMS, users=None)
+        parse_side_features("gap,time_gap")
+    with pytest.raises(ValueError, match=r"side features \['age'\] need ml-1m's user file"):
+        movielens_feature_sources(["age"], items=ITEMS, users=None, dataset="ml-1m")
+    ratings = _grouplens_ml1m(tmp_path / "ml-1m")
+    (ratings.parent / "movies.dat").write_text("1::One (1919)::Drama\n2::Two (2003)::Comedy|Drama\n")
+    missing = r"item '3' \(column 'item_id', row 2\) is not in the item table 'ml-1m items'"
+    with pytest.raises(ValueError, match=missing):
+        load_data(DataArguments(dataset=str(ratings), side_features="genre", min_item_ratings=1))
 
 
 def test_multi_hot_is_the_mean_of_the_set_and_survives_save_and_load(tmp_path):
@@ -109,7 +137,13 @@ def test_main_job_with_side_features_trains_and_recommends(tmp_path, capsys):
     assert "  1. " in out and " 10. " in out
     assert all(row["rows"] == 943 for row in summary["test"])
     loaded = SeqRecModel.from_pretrained(tmp_path / "model")
-    assert loaded.config.side_features["genre"] == 19 and loaded.config.multi_hot_side_features == ["genre"]
+    assert loaded.config.side_features["genre"] == 20 and loaded.config.multi_hot_side_features == ["genre"]
+    assert loaded.config.context_side_features == ["age", "gender", "occupation"]
+    # Saved with the model: a raw history's features are looked up by item and user id, as in evaluation.
+    spec = loaded.feature_spec
+    example = spec.encode_example({"input_ids": [50, 172, 133], "user_id": 1, "timestamp": [0, 60, 7200]})
+    assert example["genre"][0] > 1 and example["age"][0] >= 2 and example["hour"] == [2, 2, 4]
+    assert len(loaded.recommend([example], k=5)[0]) == 5
     with pytest.raises(SystemExit, match="is not MovieLens"):
         path = tmp_path / "mine.csv"
         pd.DataFrame({"user_id": [1, 1], "item_id": [2, 3], "timestamp": [1, 2]}).to_csv(path, index=False)
