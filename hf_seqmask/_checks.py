@@ -103,3 +103,25 @@ def check_choice(name: str, value: Any, choices: Collection[Any]) -> None:
     """
     if value not in choices:
         raise ValueError(f"Invalid {name}={value!r}; must be one of {choices}")
+
+
+def check_names_of(name: str, values: Any, allowed: Collection[str], *, allowed_name: str) -> tuple[str, ...]:
+    """``values`` (a tuple or list) as a tuple of distinct entries of ``allowed``, which is called
+    ``allowed_name`` in the messages.
+
+    Example:
+        >>> check_names_of("context_feature_keys", ["country"], ("genre", "country"), allowed_name="side_feature_keys")
+        ('country',)
+        >>> check_names_of("context_feature_keys", ("age",), ("genre",), allowed_name="side_feature_keys")
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid context_feature_keys entry 'age'; must be one of side_feature_keys ('genre',)
+    """
+    if isinstance(values, str) or not isinstance(values, (tuple, list)):
+        raise TypeError(f"Invalid {name}={values!r}; must be a tuple or list of names of {allowed_name}")
+    for value in values:
+        if value not in allowed:
+            raise ValueError(f"Invalid {name} entry {value!r}; must be one of {allowed_name} {tuple(allowed)}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"Invalid {name}={values!r}; names repeat")
+    return tuple(values)

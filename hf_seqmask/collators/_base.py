@@ -17,7 +17,7 @@ import torch
 from transformers.data.data_collator import DataCollatorMixin
 
 from .. import _masking, _negatives, _padding, _seeding
-from .._checks import check_bool, check_choice, check_int
+from .._checks import check_bool, check_choice, check_int, check_names_of
 from .._negatives import NegativeSampling
 from .._padding import PaddedBatch
 from ..reserved import IGNORE_INDEX, PAD_TOKEN_ID
@@ -173,7 +173,9 @@ class SequenceCollator(DataCollatorMixin):
         if not isinstance(self.input_key, str):
             raise TypeError(f"Invalid input_key={self.input_key!r}; must be a str")
         self.side_feature_keys = _side_feature_keys(self.side_feature_keys, self.input_key)
-        self.context_feature_keys = _context_feature_keys(self.context_feature_keys, self.side_feature_keys)
+        self.context_feature_keys = check_names_of(
+            "context_feature_keys", self.context_feature_keys, self.side_feature_keys, allowed_name="side_feature_keys"
+        )
         if isinstance(self.side_feature_pad_value, bool) or not isinstance(self.side_feature_pad_value, (int, float)):
             raise TypeError(f"Invalid side_feature_pad_value={self.side_feature_pad_value!r}; must be a number")
         if not math.isfinite(self.side_feature_pad_value):
@@ -379,30 +381,6 @@ def _side_feature_keys(keys: Any, input_key: str) -> tuple[str, ...]:
             )
     if len(set(keys)) != len(keys):
         raise ValueError(f"Invalid side_feature_keys={keys!r}; names repeat")
-    return keys
-
-
-def _context_feature_keys(keys: Any, side_feature_keys: tuple[str, ...]) -> tuple[str, ...]:
-    """``context_feature_keys`` as a tuple of distinct names of ``side_feature_keys``.
-
-    Example:
-        >>> _context_feature_keys(["country"], ("genre", "country"))
-        ('country',)
-        >>> _context_feature_keys(("age",), ("genre",))
-        Traceback (most recent call last):
-        ...
-        ValueError: Invalid context_feature_keys entry 'age'; must be one of side_feature_keys ('genre',)
-    """
-    if isinstance(keys, str) or not isinstance(keys, (tuple, list)):
-        raise TypeError(f"Invalid context_feature_keys={keys!r}; must be a tuple of names of side_feature_keys")
-    keys = tuple(keys)
-    for key in keys:
-        if key not in side_feature_keys:
-            raise ValueError(
-                f"Invalid context_feature_keys entry {key!r}; must be one of side_feature_keys {side_feature_keys}"
-            )
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"Invalid context_feature_keys={keys!r}; names repeat")
     return keys
 
 

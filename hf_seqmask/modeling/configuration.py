@@ -8,7 +8,7 @@ from typing import Any, ClassVar, cast
 from transformers import AutoConfig, PretrainedConfig
 
 from .. import losses, spec
-from .._checks import check_int_at_least
+from .._checks import check_int_at_least, check_names_of
 from ..reserved import MASK_TOKEN_ID, PAD_TOKEN_ID
 from .backbones import max_positions
 
@@ -116,7 +116,9 @@ class SeqRecConfig(PretrainedConfig):
         _check_choice("scheme", scheme, SCHEME_NAMES)
         _check_choice("side_feature_combiner", side_feature_combiner, SIDE_COMBINERS)
         side_features = _checked_side_features(side_features, multi_hot_side_features)
-        _check_context_side_features(context_side_features, side_features)
+        check_names_of(
+            "context_side_features", context_side_features, sorted(side_features), allowed_name="side_features"
+        )
         _check_loss_weights(generator_loss_weight, discriminator_loss_weight)
         _check_loss(loss, gbce_t)
         _check_widths(max_seq_length, softmax_chunk_size)
@@ -204,19 +206,6 @@ def _checked_side_features(
                 f"(a bitmask in int64), got side_features[{name!r}]={side_features.get(name)!r}"
             )
     return side_features
-
-
-def _check_context_side_features(names: list[str] | tuple[str, ...], side_features: dict[str, int]) -> None:
-    """Every context feature is a distinct side feature (errors name the option and the bad entry)."""
-    if isinstance(names, str) or not isinstance(names, (list, tuple)):
-        raise TypeError(f"Invalid context_side_features={names!r}; must be a list of names of side_features")
-    for name in names:
-        if name not in side_features:
-            raise ValueError(
-                f"Invalid context_side_features entry {name!r}; must name one of side_features {sorted(side_features)}"
-            )
-    if len(set(names)) != len(names):
-        raise ValueError(f"Invalid context_side_features={list(names)!r}; names repeat")
 
 
 def _check_loss_weights(generator_loss_weight: float, discriminator_loss_weight: float) -> None:

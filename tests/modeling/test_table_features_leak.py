@@ -168,7 +168,7 @@ def test_context_options_are_checked_naming_the_option_and_the_bad_key():
         collator("mlm", side_feature_keys=("genre",), context_feature_keys="genre")
     with pytest.raises(ValueError, match=r"Invalid context_feature_keys=\('genre', 'genre'\); names repeat"):
         collator("mlm", side_feature_keys=("genre",), context_feature_keys=("genre", "genre"))
-    with pytest.raises(ValueError, match=r"Invalid context_side_features entry 'age'; must name one of side_features"):
+    with pytest.raises(ValueError, match=r"Invalid context_side_features entry 'age'; must be one of side_features"):
         tiny_model("bert", "mlm", side_features={"genre": 4}, context_side_features=["age"])
     model = tiny_model("bert", "mlm", side_features={"genre": 4, "age": 3}, context_side_features=["age"])
     with pytest.raises(ValueError, match=r"collator option 'context_feature_keys' is part of the model's masking spec"):
