@@ -73,7 +73,8 @@ def setup_of(args: dict, summary: dict) -> str:
             f"{generator}, replacements from the {source}"
         )
     if args.get("side_features"):
-        parts.append(f"side features {args['side_features']}")
+        encoding = "general path" if run_groups.feature_encoding(summary) == "general" else "MovieLens' own encoding"
+        parts.append(f"side features {args['side_features']} ({encoding})")
     if args.get("seed"):
         parts.append(f"seed {args['seed']}")
     if summary.get("device", "cpu") != "cpu":

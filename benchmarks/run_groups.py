@@ -2,7 +2,8 @@
 
 Two runs belong to one recipe when every option of the main job but the seed, the output folder and
 the time limit is equal (options a run predates count at the value the job used before the option
-existed, :data:`PREDATED`, else at today's defaults), on the same device.
+existed, :data:`PREDATED`, else at today's defaults), on the same device, with side features encoded
+the same way (:func:`feature_encoding`).
 ``benchmarks/movielens.py`` renders the table from every run's metrics.json:
 
     python benchmarks/movielens.py --table-only
@@ -57,7 +58,20 @@ def recipe_key(summary: dict[str, Any], defaults: dict[str, Any] | None = None) 
     arguments = {**(defaults or {}), **PREDATED, **summary["arguments"]}
     ignored = NOT_RECIPE + (RTD_ONLY if arguments.get("scheme") != "rtd" else ())
     recipe = {k: v for k, v in sorted(arguments.items()) if k not in ignored}
-    return json.dumps({"recipe": recipe, "device": summary.get("device", "cpu")}, sort_keys=True)
+    return json.dumps(
+        {"recipe": recipe, "device": summary.get("device", "cpu"), "features": feature_encoding(summary)},
+        sort_keys=True,
+    )
+
+
+def feature_encoding(summary: dict[str, Any]) -> str | None:
+    """How a run's side features were encoded: ``"general"`` (vocabularies fitted on the training split;
+    the run's data line names its features, "side features: ..."), ``"movielens"`` (MovieLens' own
+    fixed buckets, before ``--side-features`` became a preset of the general path) or None (no side
+    features). The same command encodes differently on either side of that change: two recipes."""
+    if "side features:" in summary.get("data", ""):
+        return "general"
+    return "movielens" if summary["arguments"].get("side_features") else None
 
 
 def group_runs(summaries: dict[str, dict], defaults: dict[str, Any] | None = None) -> list[RecipeGroup]:

@@ -41,6 +41,18 @@ def test_seed_groups_hold_one_command_apart_from_the_seed():
     assert f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}" in row
 
 
+def test_one_command_on_either_side_of_the_feature_path_change_is_two_recipes():
+    run_groups = _load("run_groups")
+    old = json.loads((RUNS / "gpt2-clm-L50-side.json").read_text())
+    general = {**old, "data": old["data"] + "; side features: genre, year (item), age (user), hour, gap (time)"}
+    seed1 = {**general, "arguments": {**general["arguments"], "seed": 1}}
+    groups = run_groups.group_runs({"old": old, "general": general, "general-seed1": seed1})
+    assert sorted(sorted(g.runs) for g in groups) == [["general", "general-seed1"], ["old"]]
+    assert run_groups.feature_encoding(old) == "movielens" and run_groups.feature_encoding(general) == "general"
+    without = json.loads((RUNS / "gpt2-clm-L50.json").read_text())
+    assert run_groups.feature_encoding(without) is None
+
+
 def test_rtd_ablation_reads_the_runs_and_draws_the_curves(tmp_path):
     ablation = _load("rtd_ablation")
     lines = ablation.main(["--runs", str(RUNS), "--picture", str(tmp_path / "curves.png")])
