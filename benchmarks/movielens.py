@@ -17,6 +17,7 @@ import json
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 import charts
@@ -204,6 +205,16 @@ def _test_row(summary: dict, history: str, model: str | None = None) -> dict:
     return next(r for r in summary["test"] if r["model"] == model and r["history"] == history)
 
 
+def refuse_old_feature_encoding(summary: dict, model: Any, out: Path) -> None:
+    """A run of MovieLens' own side-feature encoding (no saved feature spec) cannot be evaluated on
+    splits the general path encodes: its ids mean other values."""
+    if summary["arguments"].get("side_features") and getattr(model, "feature_spec", None) is None:
+        raise SystemExit(
+            f"error: {out} was trained with MovieLens' own side-feature encoding (before --side-features became a "
+            "preset of the general path, commit 30fde7b); evaluate it with the hf_seqmask it was trained with"
+        )
+
+
 def reevaluate(out: Path) -> None:
     """Recomputes the test rows of a finished run from its saved model with the current evaluation code
     (the training is not repeated); the summary records that it was re-evaluated."""
@@ -215,8 +226,9 @@ def reevaluate(out: Path) -> None:
     summary = json.loads((out / "metrics.json").read_text())
     # Defaults first: a run from an older main job lacks the flags added since.
     args = Job.from_summary(summary["arguments"])
-    splits = load_data(args)[0]
     model = SeqRecModel.from_pretrained(out / "model")
+    refuse_old_feature_encoding(summary, model, out)
+    splits = load_data(args)[0]
     if model.config.max_seq_length is None:  # saved before the config carried the masking spec
         model.config.max_seq_length = args.max_length
     summary["test"] = evaluate_test(model, splits)

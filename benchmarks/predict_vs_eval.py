@@ -42,8 +42,10 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     summary = json.loads((args.run / "metrics.json").read_text())
     job = Job.from_summary(summary["arguments"])
-    splits, vocabulary, _, description, _ = load_data(job)
     model = SeqRecModel.from_pretrained(args.run / "model").eval()
+    if summary["arguments"].get("side_features") and model.feature_spec is None:  # ids that mean other values
+        raise SystemExit(f"error: {args.run} was trained with MovieLens' own side-feature encoding (before 30fde7b)")
+    splits, vocabulary, _, description, _ = load_data(job)
     max_length = model.config.max_seq_length
 
     eval_row = next(

@@ -17,6 +17,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from hf_seqmask.data.side_features import parse_side_features
+
 # Options that do not change the model a run trains (the time limit is a budget, recorded per run).
 NOT_RECIPE = ("seed", "output_dir", "max_minutes", "quiet", "threads", "cache_dir")
 # What a run that predates an option trained with: the job's behaviour before the option existed
@@ -56,6 +58,8 @@ def recipe_key(summary: dict[str, Any], defaults: dict[str, Any] | None = None) 
     where it lacks them), without the seed, folder, time limit and, outside rtd, rtd's options; plus
     the device."""
     arguments = {**(defaults or {}), **PREDATED, **summary["arguments"]}
+    if arguments.get("side_features"):  # "time_gap" is the former name of "gap": one recipe
+        arguments["side_features"] = ",".join(parse_side_features(arguments["side_features"]))
     ignored = NOT_RECIPE + (RTD_ONLY if arguments.get("scheme") != "rtd" else ())
     recipe = {k: v for k, v in sorted(arguments.items()) if k not in ignored}
     return json.dumps(

@@ -49,6 +49,9 @@ def test_one_command_on_either_side_of_the_feature_path_change_is_two_recipes():
     groups = run_groups.group_runs({"old": old, "general": general, "general-seed1": seed1})
     assert sorted(sorted(g.runs) for g in groups) == [["general", "general-seed1"], ["old"]]
     assert run_groups.feature_encoding(old) == "movielens" and run_groups.feature_encoding(general) == "general"
+    renamed = {**general, "arguments": {**general["arguments"], "side_features": "genre,year,gap", "seed": 2}}
+    named = {**general, "arguments": {**general["arguments"], "side_features": "genre,year,time_gap"}}
+    assert run_groups.recipe_key(renamed) == run_groups.recipe_key(named)  # time_gap: gap's former name
     without = json.loads((RUNS / "gpt2-clm-L50.json").read_text())
     assert run_groups.feature_encoding(without) is None
 

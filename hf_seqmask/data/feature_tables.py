@@ -1,9 +1,10 @@
 """Side features from your own tables: an item attribute table, a user attribute table, columns of the
-interactions themselves and time features derived from the timestamps.
+interactions themselves and time features derived from the timestamps (MovieLens' ``--side-features``
+is a preset of these: :mod:`hf_seqmask.data.side_features`).
 
-Every feature becomes one value per position of a sequence, in a column beside ``input_ids`` (the
-path MovieLens' features take), so the splits cut it with the items and the collators pad it and
-hide it with its item. Three kinds:
+Every feature becomes one value per position of a sequence, in a column beside ``input_ids``, so the
+splits cut it with the items and the collators pad it and hide it with its item (user attributes
+excepted: below). Three kinds:
 
 ===============  ============================================  ====================================
 kind             values in the files                           per position
@@ -23,8 +24,8 @@ have all their 24 and 7 values). Missing and unknown values
 are counted per split in :attr:`FeatureSpec.counts`. A multi-valued feature keeps its 62 most frequent
 training values (a bitmask in int64 with bit 0 reserved); the rest are "unknown".
 
-User attributes repeat at every position of the user's sequence; like every per-position feature
-they are hidden at a hidden (target) position and visible at the others.
+User attributes repeat at every position of the user's sequence and are context features
+(:attr:`FeatureSpec.context`): they describe the user, not the target, so they are never hidden.
 """
 
 from __future__ import annotations
@@ -247,7 +248,7 @@ def read_feature_table(
     two rows, a missing key or a non-numeric value in a continuous column raises, naming the file (a
     frame: its ``attrs["name"]``), column and row."""
     frame = path.copy() if isinstance(path, pd.DataFrame) else read_table(path, what=what).to_pandas()
-    where = f"{what} file '{table_name(path)}'"
+    where = f"{what} '{table_name(path)}'" if isinstance(path, pd.DataFrame) else f"{what} file '{path}'"
     if key not in frame.columns:
         raise ValueError(f"{where} has no key column {key!r}; its columns are {list(frame.columns)}")
     if frame[key].isna().any():

@@ -207,10 +207,10 @@ def _read(
         path = None if name in MOVIELENS else Path(name)
         if path is not None:
             name = "ml-1m" if path.name == "ratings.dat" else "ml-100k"
-        if sources:
+        if sources or sources.kinds:
             raise ValueError(
-                "--item-features, --user-features, --interaction-features and --time-features are for your own "
-                f"interaction files; for {name} use --side-features"
+                "--item-features, --user-features, --interaction-features, --time-features and --feature-kinds are "
+                f"for your own interaction files; for {name} use --side-features (release_year: the year as a number)"
             )
         movielens = load_movielens(name, path=path, cache_dir=args.cache_dir)
         min_count = args.min_item_ratings or (ML_1M_MIN_ITEM_RATINGS if name == "ml-1m" else 1)
@@ -227,6 +227,10 @@ def _read(
         raise ValueError(
             f"--side-features={args.side_features} is built from MovieLens' item and user files; "
             f"{name} is not MovieLens"
+        )
+    if sources.kinds and not sources:
+        raise ValueError(
+            f"--feature-kinds names {sorted(sources.kinds)}, but no feature was asked for (--item-features, ...)"
         )
     if args.session_column:
         columns.append(args.session_column)

@@ -44,7 +44,7 @@ KINDS = {"genre": "multi", "year": "categorical", "release_year": "continuous",
          "age": "categorical", "gender": "categorical", "occupation": "categorical"}  # fmt: skip
 AGE_GROUPS = (18, 25, 35, 45, 50, 56)  # lower bounds of ML-1M's age groups after "under 18"
 AGE_NAMES = ("under 18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+")
-YEAR_FROM, YEAR_BUCKET, YEAR_BUCKETS = 1915, 5, 18  # 1915-1919 (and before) ... 2000 (and after)
+YEAR_FROM, YEAR_BUCKET, YEAR_BUCKETS = 1915, 5, 18  # before 1920, 1920-1924, ..., 1995-1999, 2000 on
 
 
 @dataclass
@@ -102,7 +102,7 @@ def movielens_feature_sources(
     item_table = user_table = None
     if wanted_items:
         columns = {
-            "genre": lambda: [list(genres) for genres in items["genres"]],
+            "genre": lambda: [list(g) if isinstance(g, (list, tuple, np.ndarray)) else None for g in items["genres"]],
             "year": lambda: [year_bucket(year) for year in items["year"]],
             "release_year": lambda: items["year"].astype(float).tolist(),
         }
@@ -111,8 +111,8 @@ def movielens_feature_sources(
     if wanted_users:
         columns = {
             "age": lambda: [age_group(age) for age in users["age"]],
-            "gender": lambda: users["gender"].astype(str).tolist(),
-            "occupation": lambda: users["occupation"].astype(str).tolist(),
+            "gender": lambda: _texts(users["gender"]),
+            "occupation": lambda: _texts(users["occupation"]),
         }
         user_table = pd.DataFrame({"user_id": users["user_id"], **{n: columns[n]() for n in wanted_users}})
         user_table.attrs["name"] = f"{dataset} users"
@@ -123,17 +123,25 @@ def movielens_feature_sources(
 
 
 def year_bucket(year: Any) -> str | None:
-    """A release year's 5-year bucket as text (years before 1915 join the first, after 2000 the last);
+    """A release year's 5-year bucket as text (the first and the last are open: before 1920, 2000 on);
     missing -> None (the feature's "missing", counted).
 
     Example:
         >>> year_bucket(1993), year_bucket(1900), year_bucket(2004.0), year_bucket(float("nan"))
-        ('1990-1994', '1915-1919', '2000-2004', None)
+        ('1990-1994', 'before 1920', '2000 on', None)
     """
     if _missing(year):
         return None
-    start = YEAR_FROM + YEAR_BUCKET * int(min(max((float(year) - YEAR_FROM) // YEAR_BUCKET, 0), YEAR_BUCKETS - 1))
-    return f"{start}-{start + YEAR_BUCKET - 1}"
+    bucket = int(min(max((float(year) - YEAR_FROM) // YEAR_BUCKET, 0), YEAR_BUCKETS - 1))
+    start = YEAR_FROM + YEAR_BUCKET * bucket
+    if bucket == 0:
+        return f"before {start + YEAR_BUCKET}"
+    return f"{start} on" if bucket == YEAR_BUCKETS - 1 else f"{start}-{start + YEAR_BUCKET - 1}"
+
+
+def _texts(values: pd.Series) -> list[str | None]:
+    """Values as text, missing ones as None (``astype(str)`` would make them a category "nan")."""
+    return [None if _missing(value) else str(value) for value in values]
 
 
 def age_group(age: Any) -> str | None:

@@ -29,7 +29,7 @@ from .feature_tables import (
 )
 
 
-@dataclass
+@dataclass(eq=False)  # its tables may be frames, which do not compare to a bool
 class FeatureSources:
     """Where the features come from: ``item_table`` (a path, or a pandas frame) keyed by ``item_key``,
     ``user_table`` keyed by ``user_key``, ``interaction`` columns of the interactions, ``time`` features (hour, weekday,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checkpoints import CheckpointSaveError, last_complete_checkpoint, stopped_early, trainer_state
+from ..data.feature_tables import FEATURE_SPEC_FILE, FeatureSpec
 from ..resume import updates_per_epoch
 
 
@@ -31,7 +32,7 @@ def train(trainer: Any, show: bool, patience: int, train_rows: int) -> int | Non
     """
     resume = resume_point(trainer, show)
     if resume:
-        check_same_context_features(trainer.model.config, resume)
+        check_same_side_features(trainer.model, resume)
     schedule = _ended(trainer, resume, patience, train_rows) if resume else None
     try:
         trainer.train(resume_from_checkpoint=resume)
@@ -40,25 +41,46 @@ def train(trainer: Any, show: bool, patience: int, train_rows: int) -> int | Non
     return schedule
 
 
-def check_same_context_features(config: Any, checkpoint: str) -> None:
-    """Refuse to resume a checkpoint whose model saw its context (user) features differently: a run
-    started before user-table columns became context features hid them at the target, and would go on
-    with them visible, silently changing what it trains.
+def check_same_side_features(model: Any, checkpoint: str) -> None:
+    """Refuse to resume a checkpoint whose model read its side features otherwise than this run's: other
+    features or cardinalities (``side_features``, ``multi_hot_side_features``), user features hidden
+    where they are now visible (``context_side_features``: before user-table columns became context
+    features), or other vocabularies and statistics (``feature_spec.json``; none at all: MovieLens'
+    own encoding, before ``--side-features`` became a preset of the general path). Each would resume
+    with ids that mean something else, which the Trainer's non-strict weight loading would not catch.
 
     Raises:
-        SystemExit: naming the checkpoint, both values and what to do.
+        SystemExit: naming the checkpoint, what differs (both values) and what to do.
     """
-    path = Path(checkpoint) / "config.json"
-    if not path.exists():
+    folder = Path(checkpoint)
+    if not (folder / "config.json").exists():
         return
-    saved = json.loads(path.read_text()).get("context_side_features", [])
-    now = list(getattr(config, "context_side_features", []))
-    if sorted(saved) != sorted(now):
-        raise SystemExit(
-            f"error: {checkpoint} was trained with context_side_features={saved} (features never hidden), this "
-            f"run has {now}: resuming would change what the model sees at its targets. Resume it with the "
-            "version of hf_seqmask that started it, or train from the start in a new --output-dir"
-        )
+    saved = json.loads((folder / "config.json").read_text())
+    config = model.config
+    for name, default in (("side_features", {}), ("multi_hot_side_features", []), ("context_side_features", [])):
+        then, now = saved.get(name) or default, getattr(config, name, None) or default
+        if (sorted(then.items()) if isinstance(then, dict) else sorted(then)) != (
+            sorted(now.items()) if isinstance(now, dict) else sorted(now)
+        ):
+            _refuse(checkpoint, f"{name}={then}", f"{name}={now}")
+    spec = getattr(model, "feature_spec", None)
+    if spec is None:
+        return
+    spec_file = folder / FEATURE_SPEC_FILE
+    if not spec_file.exists():
+        _refuse(checkpoint, f"side features encoded without a {FEATURE_SPEC_FILE}", "a fitted feature spec")
+    then_columns = FeatureSpec.from_file(spec_file).to_dict()["columns"]
+    if then_columns != spec.to_dict()["columns"]:
+        changed = [a["name"] for a, b in zip(then_columns, spec.to_dict()["columns"], strict=False) if a != b]
+        _refuse(checkpoint, f"other feature vocabularies or statistics ({changed or 'other features'})", "these")
+
+
+def _refuse(checkpoint: str, then: str, now: str) -> None:
+    raise SystemExit(
+        f"error: {checkpoint} was trained with {then}, this run has {now}: resuming would change what the model's "
+        "side features mean. Resume it with the version of hf_seqmask (and the data) that started it, or train "
+        "from the start in a new --output-dir"
+    )
 
 
 def resume_point(trainer: Any, show: bool) -> str | None:

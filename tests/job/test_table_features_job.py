@@ -94,18 +94,36 @@ def test_the_side_feature_combiner_flag_reaches_the_model(tmp_path, capsys):
     assert loaded.config.side_feature_combiner == "concat" and loaded.side_projection is not None
 
 
-def test_a_checkpoint_that_hid_the_user_features_is_not_resumed_with_them_visible(tmp_path):
+def test_a_checkpoint_that_read_its_side_features_otherwise_is_not_resumed(tmp_path):
     from types import SimpleNamespace
 
-    from hf_seqmask.job.resuming import check_same_context_features
+    from hf_seqmask.data.feature_tables import FeatureColumn, FeatureSpec
+    from hf_seqmask.job.resuming import check_same_side_features
+
+    def model(context=(), side=None, spec=None):
+        config = SimpleNamespace(side_features=side or {}, multi_hot_side_features=[], context_side_features=context)
+        return SimpleNamespace(config=config, feature_spec=spec)
 
     checkpoint = tmp_path / "checkpoint-40"
     checkpoint.mkdir()
     (checkpoint / "config.json").write_text('{"model_type": "seqrec"}')  # saved before context features
     with pytest.raises(
-        SystemExit, match=r"checkpoint-40 was trained with context_side_features=\[\].* this run has \['country'\]"
+        SystemExit, match=r"checkpoint-40 was trained with context_side_features=\[\].* this run has .*\['country'\]"
     ):
-        check_same_context_features(SimpleNamespace(context_side_features=["country"]), str(checkpoint))
-    check_same_context_features(SimpleNamespace(context_side_features=[]), str(checkpoint))
-    (checkpoint / "config.json").write_text('{"context_side_features": ["country"]}')
-    check_same_context_features(SimpleNamespace(context_side_features=["country"]), str(checkpoint))
+        check_same_side_features(model(["country"]), str(checkpoint))
+    check_same_side_features(model(), str(checkpoint))
+    (checkpoint / "config.json").write_text('{"context_side_features": ["country"], "side_features": {"country": 5}}')
+    check_same_side_features(model(["country"], {"country": 5}), str(checkpoint))
+    other = r"side_features=\{'country': 5\}, this run has side_features=\{'country': 6\}"
+    with pytest.raises(SystemExit, match=other):
+        check_same_side_features(model(["country"], {"country": 6}), str(checkpoint))
+    # A checkpoint of MovieLens' own encoding (no feature_spec.json) or of other vocabularies: refused.
+    spec = FeatureSpec([FeatureColumn("country", "user", "categorical", values=["fr", "de", "it"])])
+    with pytest.raises(SystemExit, match=r"trained with side features encoded without a feature_spec.json"):
+        check_same_side_features(model(["country"], {"country": 5}, spec), str(checkpoint))
+    reordered = FeatureSpec([FeatureColumn("country", "user", "categorical", values=["de", "fr", "it"])])
+    reordered.save_pretrained(checkpoint)
+    with pytest.raises(SystemExit, match=r"other feature vocabularies or statistics \(\['country'\]\)"):
+        check_same_side_features(model(["country"], {"country": 5}, spec), str(checkpoint))
+    spec.save_pretrained(checkpoint)
+    check_same_side_features(model(["country"], {"country": 5}, spec), str(checkpoint))

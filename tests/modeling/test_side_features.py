@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from datasets import Dataset
 
 from hf_seqmask import SeqRecModel
 from hf_seqmask.cli import main
@@ -21,7 +22,7 @@ ITEMS = pd.DataFrame(
         "year": [1919.0, 2003.0, float("nan")],
     }
 )
-USERS = pd.DataFrame({"user_id": [7, 8], "age": [1.0, 56.0], "gender": ["F", "M"], "occupation": ["10", "0"]})
+USERS = pd.DataFrame({"user_id": [7, 8], "age": [1.0, 56.0], "gender": ["F", None], "occupation": ["10", "0"]})
 ALL = "genre,year,release_year,age,gender,occupation,hour,weekday,time_gap"
 
 
@@ -29,11 +30,11 @@ def test_the_preset_writes_movielens_files_as_the_general_paths_tables():
     sources = movielens_feature_sources(parse_side_features(ALL), items=ITEMS, users=USERS, dataset="ml-1m")
     items = sources.item_table.to_dict("list")
     assert items["genre"] == [["Drama"], ["Comedy", "Drama"], []]
-    assert items["year"][:2] == ["1915-1919", "2000-2004"] and pd.isna(items["year"][2])  # missing stays missing
+    assert items["year"][:2] == ["before 1920", "2000 on"] and pd.isna(items["year"][2])  # missing stays missing
     assert items["release_year"][:2] == [1919.0, 2003.0] and np.isnan(items["release_year"][2])
-    assert sources.user_table.to_dict("list") == {
-        "user_id": [7, 8], "age": ["under 18", "56+"], "gender": ["F", "M"], "occupation": ["10", "0"]
-    }  # fmt: skip
+    users = sources.user_table.to_dict("list")
+    assert users["age"] == ["under 18", "56+"] and users["occupation"] == ["10", "0"]
+    assert users["gender"][0] == "F" and pd.isna(users["gender"][1])  # missing, not a category "nan"
     assert sources.time == ("hour", "weekday", "gap")  # time_gap: the former name of the general gap
     assert sources.kinds == {"genre": "multi", "year": "categorical", "release_year": "continuous",
                              "age": "categorical", "gender": "categorical", "occupation": "categorical"}  # fmt: skip
@@ -62,18 +63,18 @@ def test_movielens_features_go_through_the_general_path_fitted_on_training_and_s
     # Leave-one-out keeps users 7's first two items (1, 2) and user 8's first (3) for training; that split
     # alone fits the vocabularies (ids by frequency, ties by name) and the statistics.
     values = {c.name: c.values for c in features.columns}
-    assert values["genre"] == ["Drama", "Comedy", "Horror"] and values["year"] == ["1915-1919", "2000-2004"]
+    assert values["genre"] == ["Drama", "Comedy", "Horror"] and values["year"] == ["2000 on", "before 1920"]
     assert values["age"] == ["under 18", "56+"] and values["hour"] == [str(h) for h in range(24)]
     train = {row["user_id"]: row for row in splits["train"]}
     assert train[7]["genre"] == [0b10, 0b110] and train[8]["genre"] == [0b1000]  # bit 0: unknown
-    assert train[7]["year"] == [2, 3] and train[8]["year"] == [1]  # no year in the title -> the unknown id
+    assert train[7]["year"] == [3, 2] and train[8]["year"] == [1]  # no year in the title -> the unknown id
     assert train[7]["age"] == [2, 2] and train[8]["age"] == [3] and train[8]["hour"] == [2 + 13]
     gap = next(c for c in features.columns if c.name == "gap")
     np.testing.assert_allclose(train[7]["gap"], (np.log1p([0, 59]) - gap.mean) / gap.std)
     assert features.counts["train"]["year"] == {"missing": 1, "unknown": 0}
     # The test split's later items are encoded with the training vocabularies.
     test = {row["user_id"]: row for row in splits["test"]}
-    assert test[7]["year"] == [2, 3, 1, 2] and test[7]["hour"][-1] == 2
+    assert test[7]["year"] == [3, 2, 1, 3] and test[7]["hour"][-1] == 2
 
 
 def test_bad_names_and_missing_files_are_named(tmp_path):
@@ -85,6 +86,12 @@ def test_bad_names_and_missing_files_are_named(tmp_path):
         movielens_feature_sources(["age"], items=ITEMS, users=None, dataset="ml-1m")
     ratings = _grouplens_ml1m(tmp_path / "ml-1m")
     (ratings.parent / "movies.dat").write_text("1::One (1919)::Drama\n2::Two (2003)::Comedy|Drama\n")
+    with pytest.raises(ValueError, match=r"--feature-kinds are for your own interaction files; for ml-1m use --side-"):
+        load_data(DataArguments(dataset=str(ratings), side_features="year", feature_kinds="year=continuous"))
+    clicks = tmp_path / "clicks.csv"
+    clicks.write_text("user_id,item_id,timestamp\n1,2,3\n")
+    with pytest.raises(ValueError, match=r"--feature-kinds names \['price'\], but no feature was asked for"):
+        load_data(DataArguments(dataset=str(clicks), feature_kinds="price=continuous"))
     missing = r"item '3' \(column 'item_id', row 2\) is not in the item table 'ml-1m items'"
     with pytest.raises(ValueError, match=missing):
         load_data(DataArguments(dataset=str(ratings), side_features="genre", min_item_ratings=1))
@@ -160,3 +167,25 @@ def test_side_embeddings_start_at_the_item_tables_scale(family):
     items = model.get_input_embeddings().weight.std().item()
     for name, layer in model.side_embeddings.items():
         assert 0.5 * items < layer.weight.std().item() < 2 * items, name
+
+
+def test_string_ids_as_in_the_ml1m_wheel_find_their_features(monkeypatch):
+    """The ML-1M wheel's items are titles and its users text ("1m_7"): the tables are keyed as text."""
+    from hf_seqmask.data import job_data
+    from hf_seqmask.data.movielens import MovieLens
+
+    titles = {1: "One (1919)", 2: "Two (2003)", 3: "Three"}
+    interactions = Dataset.from_dict(
+        {"user_id": ["1m_7"] * 4 + ["1m_8"] * 3, "item_id": [titles[i] for i in (1, 2, 3, 1, 3, 2, 1)],
+         "rating": [5] * 7, "timestamp": [0, 59, 266400, 345600, 46800, 50400, 54000]}
+    )  # fmt: skip
+    items = ITEMS.assign(item_id=[titles[i] for i in ITEMS["item_id"]])
+    users = USERS.assign(user_id=["1m_7", "1m_8"])
+    wheel = MovieLens("ml-1m", interactions, {t: t for t in titles.values()}, items, users)
+    monkeypatch.setattr(job_data, "load_movielens", lambda *args, **kwargs: wheel)
+    splits, _, _, _, spec = load_data(DataArguments(dataset="ml-1m", side_features="genre,gender", min_item_ratings=1))
+    train = {row["user_id"]: row for row in splits["train"]}
+    assert train["1m_7"]["genre"] == [0b10, 0b110] and train["1m_7"]["gender"] == [2, 2]
+    assert train["1m_8"]["gender"] == [1]  # the missing gender: the unknown id, counted as missing
+    assert spec.features.counts["train"]["gender"] == {"missing": 1, "unknown": 0}
+    assert spec.features.user_table["1m_7"] == {"gender": "F"}
