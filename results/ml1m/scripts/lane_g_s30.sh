@@ -2,7 +2,8 @@
 # Issue 25 item 5, session 30: MovieLens' side features through the general path (commit 30fde7b on),
 # like for like with the committed gpt2-clm-L50-side* runs (the MovieLens-only encoding): the same
 # command, seeds 0, 1, 2 (`-general`), and the release year as a number instead of 5-year buckets
-# (`-release-year`). Two queues, one thread each, started after the plm lanes (lane_b_s30.sh) ended.
+# (`-release-year`). Two queues, one thread each, started when the plm lanes (lane_b_s30.sh) were stopped
+# (17:15, on commit 970f761).
 #   bash results/ml1m/scripts/lane_g_s30.sh A   # and B
 cd /work/runs2 && export PYTHONPATH=/work/runs2 && . /work/main/.venv/bin/activate
 while pgrep -f "xlnet-plm-L50-d128-side-seed" > /dev/null; do sleep 20; done
