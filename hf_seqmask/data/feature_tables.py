@@ -71,6 +71,23 @@ class FeatureColumn:
             return FIRST_ID + len(self.values)
         return 1 + len(self.values) if self.kind == "multi" else 0
 
+    def fit_vocabulary(self, counts: Mapping[str, int]) -> None:
+        """The values by training frequency (ties by value), with their counts; ``hour`` and ``weekday``
+        (time) keep all their values in order, seen in training or not; a multi-valued feature its 62
+        most frequent."""
+        ordered = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+        if self.source == "time":
+            ordered = [(str(v), counts.get(str(v), 0)) for v in range(24 if self.name == "hour" else 7)]
+        if self.kind == "multi":
+            ordered = ordered[:MAX_MULTI_VALUES]
+        self.values = [value for value, _ in ordered]
+        self.value_counts = [count for _, count in ordered]
+
+    def fit_statistics(self, numbers: np.ndarray) -> None:
+        """Mean and standard deviation of the training values (none: 0 and 1; a constant: std 1)."""
+        self.mean = float(numbers.mean()) if numbers.size else 0.0
+        self.std = float(numbers.std()) if numbers.size and numbers.std() > 0 else 1.0
+
 
 @dataclass
 class FeatureSpec:
@@ -115,26 +132,19 @@ class FeatureSpec:
         return tuple(column.name for column in self.columns if column.source == "user")
 
     def fit(self, train: Mapping[str, Sequence[Sequence[Any]]]) -> None:
-        """Fit every vocabulary and statistic on the training split's raw per-position values."""
+        """Fit every vocabulary and statistic on the training split's raw per-position values (the
+        splits of the main job go column-wise through :func:`~hf_seqmask.data.feature_arrays.fit_table`)."""
         self._codebooks, self.counts = {}, {}
         for column in self.columns:
             values = [value for row in train[column.name] for value in row]
             if column.kind == "continuous":
-                numbers = np.asarray([v for v in values if not _missing(v)], dtype=np.float64)
-                column.mean = float(numbers.mean()) if numbers.size else 0.0
-                column.std = float(numbers.std()) if numbers.size and numbers.std() > 0 else 1.0
+                column.fit_statistics(np.asarray([v for v in values if not _missing(v)], dtype=np.float64))
                 continue
             counter: Counter[str] = Counter()
             for value in values:
                 if not _missing(value):
                     counter.update(self._members(value) if column.kind == "multi" else [str(value)])
-            ordered = sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))
-            if column.source == "time":  # every hour and weekday has its id, seen in training or not
-                ordered = [(str(v), counter[str(v)]) for v in range(24 if column.name == "hour" else 7)]
-            if column.kind == "multi":
-                ordered = ordered[:MAX_MULTI_VALUES]
-            column.values = [value for value, _ in ordered]
-            column.value_counts = [count for _, count in ordered]
+            column.fit_vocabulary(counter)
 
     def encode(self, raw: Mapping[str, Sequence[Any]], split: str | None = None) -> dict[str, list]:
         """One row's raw per-position values -> the model's values (see the module's table); missing and

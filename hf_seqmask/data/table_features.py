@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 from datasets import Dataset, DatasetDict
 
+from .feature_arrays import encode_table, fit_table
 from .feature_tables import (
     RESERVED_NAMES,
     TIME_FEATURES,
@@ -139,19 +140,11 @@ def add_time_features(sequences: Dataset, spec: FeatureSpec, time_column: str) -
 
 def fit_and_encode(splits: DatasetDict, spec: FeatureSpec) -> DatasetDict:
     """Fit ``spec`` on the training split, then replace every split's raw feature columns by their
-    encoded values (missing and unknown values counted per split in ``spec.counts``)."""
-    spec.fit(splits["train"].select_columns(spec.names)[:])
-    encoded = {}
-    for split, rows in splits.items():
-        raw = rows.select_columns(spec.names)[:]
-        values = [spec.encode({n: raw[n][i] for n in spec.names}, split) for i in range(rows.num_rows)]
-        others = [c for c in rows.column_names if c not in spec.names]
-        columns = {
-            **(rows.select_columns(others)[:] if others else {}),
-            **{n: [v[n] for v in values] for n in spec.names},
-        }
-        encoded[split] = Dataset.from_dict({c: columns[c] for c in rows.column_names})
-    return DatasetDict(encoded)
+    encoded values (missing and unknown values counted per split in ``spec.counts``), a column at a
+    time (:mod:`~hf_seqmask.data.feature_arrays`)."""
+    tables = {split: rows.with_format("arrow")[:] for split, rows in splits.items()}
+    fit_table(spec, tables["train"])
+    return DatasetDict({split: Dataset(encode_table(spec, table, split)) for split, table in tables.items()})
 
 
 def _raw(value: object, kind: str, delimiter: str) -> object:
