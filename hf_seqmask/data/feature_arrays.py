@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .feature_tables import FIRST_ID, UNKNOWN_ID, FeatureColumn, FeatureSpec
+from .feature_tables import FIRST_ID, NUMERIC_KINDS, UNKNOWN_ID, FeatureColumn, FeatureSpec
 
 
 def fit_table(spec: FeatureSpec, train: pa.Table) -> None:
@@ -27,7 +27,7 @@ def fit_table(spec: FeatureSpec, train: pa.Table) -> None:
     spec._codebooks = {}
     for column in spec.columns:
         values = _positions(train.column(column.name))[1]
-        if column.kind == "continuous":
+        if column.kind in NUMERIC_KINDS:
             numbers = _numbers(values)
             column.fit_statistics(numbers[~np.isnan(numbers)])
             continue
@@ -40,8 +40,8 @@ def fit_table(spec: FeatureSpec, train: pa.Table) -> None:
 
 
 def encode_table(spec: FeatureSpec, table: pa.Table, split: str) -> pa.Table:
-    """``table`` with every raw feature column of ``spec`` replaced by its encoded values (int64 ids or
-    bitmasks, float64 normalised values); missing and unknown values counted under ``split``."""
+    """``table`` with every raw feature column of ``spec`` replaced by its encoded values (int64 ids,
+    bitmasks or buckets, float64 normalised values); missing and unknown values counted under ``split``."""
     for column in spec.columns:
         offsets, values = _positions(table.column(column.name))
         if column.kind == "categorical":
@@ -51,8 +51,11 @@ def encode_table(spec: FeatureSpec, table: pa.Table, split: str) -> pa.Table:
         else:
             numbers = _numbers(values)
             absent = np.isnan(numbers)
-            encoded = np.where(absent, 0.0, (numbers - column.mean) / column.std)
             missing, unknown = int(absent.sum()), 0
+            if column.kind == "buckets":
+                encoded = np.where(absent, UNKNOWN_ID, column.bucket_ids(np.where(absent, 0.0, numbers)))
+            else:
+                encoded = np.where(absent, 0.0, (numbers - column.mean) / column.std)
         tally = spec.counts.setdefault(split, {}).setdefault(column.name, {"missing": 0, "unknown": 0})
         tally["missing"] += missing
         tally["unknown"] += unknown

@@ -15,14 +15,19 @@ kind             values in the files                           per position
                                                                bits 1..62 the training values
 ``continuous``   numbers                                       ``(x - mean) / std`` of the training
                                                                split; missing -> 0.0 (the mean)
+``buckets``      numbers                                       id of the value's bucket: 0 padding/
+                                                               hidden, 1 missing, 2.. buckets between
+                                                               training quantiles (``buckets`` each)
 ===============  ============================================  ====================================
 
 Kinds are inferred (a list column: ``multi``; floats: ``continuous``; anything else: ``categorical``)
-unless given. Every vocabulary (with its counts) and every statistic is fitted on the training split
-only (:meth:`FeatureSpec.fit`); values first seen later map to "unknown" (``hour`` and ``weekday``
-have all their 24 and 7 values). Missing and unknown values
-are counted per split in :attr:`FeatureSpec.counts`. A multi-valued feature keeps its 62 most frequent
-training values (a bitmask in int64 with bit 0 reserved); the rest are "unknown".
+unless given (``buckets`` only when asked: a number embedded by its quantile bucket, like a category,
+where ``continuous`` enters through a learned projection of its normalised value). Every vocabulary
+(with its counts) and every statistic is fitted on the training split only (:meth:`FeatureSpec.fit`);
+values first seen later map to "unknown" (``hour`` and ``weekday`` have all their 24 and 7 values).
+Missing and unknown values are counted per split in :attr:`FeatureSpec.counts`. A multi-valued
+feature keeps its 62 most frequent training values (a bitmask in int64 with bit 0 reserved); the rest
+are "unknown".
 
 User attributes repeat at every position of the user's sequence and are context features
 (:attr:`FeatureSpec.context`): they describe the user, not the target, so they are never hidden.
@@ -43,7 +48,9 @@ import pandas as pd
 
 from .files import read_table
 
-KINDS = ("categorical", "multi", "continuous")
+KINDS = ("categorical", "multi", "continuous", "buckets")
+NUMERIC_KINDS = ("continuous", "buckets")
+DEFAULT_BUCKETS = 10
 TIME_FEATURES = ("hour", "weekday", "gap")
 FEATURE_SPEC_FILE = "feature_spec.json"
 UNKNOWN_ID, FIRST_ID, MAX_MULTI_VALUES = 1, 2, 62
@@ -53,8 +60,8 @@ RESERVED_NAMES = ("input_ids", "user_id", "labels", "attention_mask", "mask_posi
 @dataclass
 class FeatureColumn:
     """One feature: its ``source`` (item, user, interaction, time), ``kind``, and what was fitted on the
-    training split: the ``values`` (id ``2 + j`` or bit ``1 + j``) with their ``value_counts``, or the
-    ``mean`` and ``std`` of a continuous feature."""
+    training split: the ``values`` (id ``2 + j`` or bit ``1 + j``) with their ``value_counts``, the
+    ``mean`` and ``std`` of a continuous feature, or the ``edges`` between the ``buckets`` of one."""
 
     name: str
     source: str
@@ -63,12 +70,16 @@ class FeatureColumn:
     value_counts: list[int] = field(default_factory=list)
     mean: float = 0.0
     std: float = 1.0
+    buckets: int = DEFAULT_BUCKETS
+    edges: list[float] = field(default_factory=list)
 
     @property
     def cardinality(self) -> int:
         """What the model's embedding layer needs: ids (categorical), bits (multi) or 0 (continuous)."""
         if self.kind == "categorical":
             return FIRST_ID + len(self.values)
+        if self.kind == "buckets":
+            return FIRST_ID + len(self.edges) + 1
         return 1 + len(self.values) if self.kind == "multi" else 0
 
     def fit_vocabulary(self, counts: Mapping[str, int]) -> None:
@@ -84,9 +95,17 @@ class FeatureColumn:
         self.value_counts = [count for _, count in ordered]
 
     def fit_statistics(self, numbers: np.ndarray) -> None:
-        """Mean and standard deviation of the training values (none: 0 and 1; a constant: std 1)."""
+        """Mean and standard deviation of the training values (none: 0 and 1; a constant: std 1), and
+        for ``buckets`` the edges between equal-count buckets (repeated quantiles merge)."""
         self.mean = float(numbers.mean()) if numbers.size else 0.0
         self.std = float(numbers.std()) if numbers.size and numbers.std() > 0 else 1.0
+        if self.kind == "buckets":
+            quantiles = np.quantile(numbers, np.linspace(0, 1, self.buckets + 1)[1:-1]) if numbers.size else []
+            self.edges = sorted({float(q) for q in quantiles})
+
+    def bucket_ids(self, numbers: np.ndarray) -> np.ndarray:
+        """Numbers (not missing) -> their bucket ids (``2 + bucket``)."""
+        return FIRST_ID + np.searchsorted(np.asarray(self.edges, dtype=np.float64), numbers, side="right")
 
 
 @dataclass
@@ -137,7 +156,7 @@ class FeatureSpec:
         self._codebooks, self.counts = {}, {}
         for column in self.columns:
             values = [value for row in train[column.name] for value in row]
-            if column.kind == "continuous":
+            if column.kind in NUMERIC_KINDS:
                 column.fit_statistics(np.asarray([v for v in values if not _missing(v)], dtype=np.float64))
                 continue
             counter: Counter[str] = Counter()
@@ -158,9 +177,11 @@ class FeatureSpec:
             for value in raw[column.name]:
                 if _missing(value):
                     missing += 1
-                    encoded.append(1 if column.kind == "multi" else UNKNOWN_ID if column.kind == "categorical" else 0.0)
+                    encoded.append(0.0 if column.kind == "continuous" else UNKNOWN_ID)  # multi: bit 0 (= 1)
                 elif column.kind == "continuous":
                     encoded.append((float(value) - column.mean) / column.std)
+                elif column.kind == "buckets":
+                    encoded.append(int(column.bucket_ids(np.float64(value))))
                 elif column.kind == "multi":
                     bits = [codes.get(member) for member in self._members(value)]
                     unknown += any(bit is None for bit in bits) or not bits
@@ -274,7 +295,7 @@ def read_feature_table(
     found = {name: kinds.get(name) or infer_kind(frame[name]) for name in frame.columns}
     for name, kind in found.items():
         check_kind(name, kind)
-        if kind == "continuous":
+        if kind in NUMERIC_KINDS:
             frame[name] = to_numbers(frame[name].tolist(), where, name)
     return frame, found
 
@@ -314,7 +335,7 @@ def to_numbers(values: Iterable[Any], where: str, column: str) -> list[float | N
 
 
 def parse_kinds(text: str | None) -> dict[str, str]:
-    """``"tags=multi,price=continuous"`` -> ``{"tags": "multi", "price": "continuous"}``."""
+    """``"tags=multi,price=buckets"`` -> ``{"tags": "multi", "price": "buckets"}``."""
     kinds: dict[str, str] = {}
     for part in [p.strip() for p in (text or "").split(",") if p.strip()]:
         name, _, kind = part.partition("=")

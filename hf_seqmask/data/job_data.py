@@ -16,7 +16,7 @@ import datasets
 import pyarrow as pa
 
 from .bad_rows import BadRows, read_interactions
-from .feature_tables import parse_kinds
+from .feature_tables import DEFAULT_BUCKETS, parse_kinds
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
 from .sequences import encode_sequences, group_into_sequences, keep_known_items, leave_one_out, time_split
 from .side_features import SideFeatureSpec, movielens_feature_sources, parse_side_features
@@ -96,6 +96,10 @@ class DataArguments:
         },
     )
     multi_value_delimiter: str = field(default="|", metadata={"help": "splits a multi-valued feature written as text"})
+    feature_buckets: int = field(
+        default=DEFAULT_BUCKETS,
+        metadata={"help": "buckets (between training quantiles) of each feature of kind buckets (--feature-kinds)"},
+    )
     bad_rows: Literal["error", "skip"] = field(
         default="error",
         metadata={
@@ -107,12 +111,15 @@ class DataArguments:
 
     def feature_sources(self) -> FeatureSources:
         """The general side features asked for (falsy when none)."""
+        buckets = self.feature_buckets
+        if isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 2:
+            raise ValueError(f"Invalid --feature-buckets={self.feature_buckets!r}; must be an int >= 2")
         return FeatureSources(
             item_table=self.item_features, item_key=self.item_key or self.item_column,
             user_table=self.user_features, user_key=self.user_key or self.user_column,
             interaction=parse_names(self.interaction_features, "--interaction-features"),
             time=parse_names(self.time_features, "--time-features"), kinds=parse_kinds(self.feature_kinds),
-            delimiter=self.multi_value_delimiter,
+            delimiter=self.multi_value_delimiter, buckets=self.feature_buckets,
         )  # fmt: skip
 
 

@@ -15,6 +15,8 @@ from datasets import Dataset, DatasetDict
 
 from .feature_arrays import encode_table, fit_table
 from .feature_tables import (
+    DEFAULT_BUCKETS,
+    NUMERIC_KINDS,
     RESERVED_NAMES,
     TIME_FEATURES,
     FeatureColumn,
@@ -34,7 +36,8 @@ from .feature_tables import (
 class FeatureSources:
     """Where the features come from: ``item_table`` (a path, or a pandas frame) keyed by ``item_key``,
     ``user_table`` keyed by ``user_key``, ``interaction`` columns of the interactions, ``time`` features (hour, weekday,
-    gap), ``kinds`` (name -> kind, overriding the inferred ones) and the multi-value ``delimiter``."""
+    gap), ``kinds`` (name -> kind, overriding the inferred ones), the multi-value ``delimiter`` and the
+    number of ``buckets`` of a ``buckets`` feature."""
 
     item_table: str | pd.DataFrame | None = None
     item_key: str = "item_id"
@@ -44,6 +47,7 @@ class FeatureSources:
     time: tuple[str, ...] = ()
     kinds: dict[str, str] = field(default_factory=dict)
     delimiter: str = "|"
+    buckets: int = DEFAULT_BUCKETS
 
     def __bool__(self) -> bool:
         return self.item_table is not None or self.user_table is not None or bool(self.interaction or self.time)
@@ -96,7 +100,7 @@ def attach_features(
             k: {n: _raw(v, kinds[n], sources.delimiter) for n, v in row.items()} for k, row in used.items()
         }
         for name, kind in kinds.items():
-            columns.append(FeatureColumn(name, source, kind))
+            columns.append(FeatureColumn(name, source, kind, buckets=sources.buckets))
             added[name] = [tables[source][k][name] for k in keys]
     for name in sources.interaction:
         if name not in interactions.column_names:
@@ -104,11 +108,15 @@ def attach_features(
         values = table.column(name).to_pylist()
         kind = sources.kinds.get(name) or infer_kind(pd.Series(values))
         check_kind(name, kind)
-        if kind == "continuous":
+        if kind in NUMERIC_KINDS:
             values = to_numbers(values, where, name)
-        columns.append(FeatureColumn(name, "interaction", kind))
+        columns.append(FeatureColumn(name, "interaction", kind, buckets=sources.buckets))
         added[name] = [_raw(v, kind, sources.delimiter) for v in values]
-    columns += [FeatureColumn(name, "time", "continuous" if name == "gap" else "categorical") for name in sources.time]
+    for name in sources.time:  # the gap may be bucketed; hour and weekday are categories
+        kind = sources.kinds.get(name) or ("continuous" if name == "gap" else "categorical")
+        if kind not in (NUMERIC_KINDS if name == "gap" else ("categorical",)):
+            raise ValueError(f"Invalid --feature-kinds {name}={kind}; the time feature {name!r} cannot be {kind}")
+        columns.append(FeatureColumn(name, "time", kind, buckets=sources.buckets))
     names = [column.name for column in columns]
     repeated = sorted(
         {n for n in names if names.count(n) > 1 or n in RESERVED_NAMES or n in (user_column, item_column)}
@@ -154,7 +162,7 @@ def _raw(value: object, kind: str, delimiter: str) -> object:
     if kind == "multi":
         members = value.split(delimiter) if isinstance(value, str) else list(value)  # type: ignore[call-overload]
         return [str(m).strip() for m in members if not _missing(m) and str(m).strip()]
-    if kind == "continuous":
+    if kind in NUMERIC_KINDS:
         return None if value is None else float(value)  # type: ignore[arg-type]
     return str(value)
 

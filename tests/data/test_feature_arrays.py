@@ -21,8 +21,10 @@ def _random_splits(seed):
             for _ in range(length)
         ]
         price = [None if rng.random() < 0.1 else float(rng.normal(5, 2)) for _ in range(length)]
+        rank = [None if rng.random() < 0.1 else float(rng.integers(0, 6)) for _ in range(length)]
         hour = [str(int(h)) for h in rng.integers(0, 24 if not train else 20, length)]
-        return {"input_ids": list(range(1, length + 1)), "brand": brand, "tags": tags, "price": price, "hour": hour}
+        features = {"brand": brand, "tags": tags, "price": price, "rank": rank, "hour": hour}
+        return {"input_ids": list(range(1, length + 1)), **features}
 
     return {
         split: [row(int(rng.integers(1, 9)), split == "train") for _ in range(30)]
@@ -36,6 +38,7 @@ def _spec():
             FeatureColumn("brand", "item", "categorical"),
             FeatureColumn("tags", "item", "multi"),
             FeatureColumn("price", "interaction", "continuous"),
+            FeatureColumn("rank", "interaction", "buckets", buckets=4),
             FeatureColumn("hour", "time", "categorical"),
         ]
     )
@@ -60,4 +63,25 @@ def test_column_wise_equals_row_by_row(seed):
     assert fast.counts == slow.counts
     assert fast.counts["test"]["brand"]["unknown"] > 0 and fast.counts["test"]["tags"]["missing"] > 0
     # the per-row path (serving) reads the spec the column-wise fit wrote
-    assert fast.encode({"brand": ["b", None], "tags": [["a", "new"], []], "price": [5.0, None], "hour": ["3", "23"]})
+    one = {"brand": ["b", None], "tags": [["a", "new"], []], "price": [5.0, None], "rank": [2.0, None]}
+    one["hour"] = ["3", "9"]
+    assert fast.encode(one)["rank"][1] == 1
+    assert got.features["rank"].feature.dtype == "int64"
+    assert fast.cardinalities["rank"] == 2 + len(fast.columns[3].edges) + 1
+
+
+def test_buckets_split_a_number_at_training_quantiles_and_count_missing_values():
+    column = FeatureColumn("price", "item", "buckets", buckets=4)
+    spec = FeatureSpec([column])
+    spec.fit({"price": [[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, None]]})
+    assert column.edges == [2.75, 4.5, 6.25] and spec.cardinalities == {"price": 6}  # 0 pad, 1 missing, 4 buckets
+    encoded = spec.encode({"price": [1.0, 2.75, 5.0, 100.0, None, -3.0]}, "test")
+    assert encoded == {"price": [2, 3, 4, 5, 1, 2]}  # an edge opens the next bucket; beyond the ends: the end buckets
+    assert spec.counts["test"]["price"] == {"missing": 1, "unknown": 0}
+    constant = FeatureColumn("flat", "item", "buckets")
+    FeatureSpec([constant]).fit({"flat": [[3.0, 3.0]]})
+    assert constant.edges == [3.0] and constant.cardinality == 4  # repeated quantiles merge
+    from hf_seqmask.data import DataArguments
+
+    with pytest.raises(ValueError, match=r"Invalid --feature-buckets=1; must be an int >= 2"):
+        DataArguments(dataset="clicks.csv", feature_buckets=1).feature_sources()

@@ -1,5 +1,5 @@
 """Leak tests of the general side features (issue 25): for every feature kind and source of the
-synthetic shop (categorical, multi-valued, continuous; item table, user table, interaction columns,
+synthetic shop (categorical, multi-valued, continuous, bucketed; item table, user table, interaction columns,
 time) through one family per scheme, changing the target's features changes nothing the model
 predicts for it, while changing them at a visible position changes the prediction (the feature is
 read, so the test can fail). User attributes are visible at every position but the hidden one, unless
@@ -24,9 +24,10 @@ def shop(tmp_path_factory):
     args = DataArguments(
         dataset=str(clicks), item_column="product_id", session_column="session_id", item_features=str(products),
         user_features=str(users), interaction_features="paid,device", time_features="hour,weekday,gap",
-        feature_kinds="tags=multi",
+        feature_kinds="tags=multi,paid=buckets", feature_buckets=5,
     )  # fmt: skip
     splits, _, _, _, side = load_data(args)
+    assert {c.name: c.kind for c in side.features.columns}["paid"] == "buckets"
     rows = [row for split in splits.values() for row in split if len(row["input_ids"]) >= 3][:24]
     rows = [{key: value for key, value in row.items() if key != "user_id"} for row in rows]
     return rows, side
@@ -69,7 +70,7 @@ def test_the_targets_features_are_hidden_with_it_for_every_kind_and_source(shop,
             changed = model(**evaluation(_changed(rows, column, visible))).logits
             assert not torch.allclose(changed, before), f"{column.name} ({column.source}) is not read"
     kinds = {(c.kind, c.source) for c in side.features.columns}
-    assert {k for k, _ in kinds} == {"categorical", "multi", "continuous"}
+    assert {k for k, _ in kinds} == {"categorical", "multi", "continuous", "buckets"}
     assert {s for _, s in kinds} == {"item", "user", "interaction", "time"}
 
 
