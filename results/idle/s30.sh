@@ -5,7 +5,7 @@
 # they can end before ~19:05 UTC (the pre-stop CI needs the machine after that). Runs in the /work/runs2
 # worktree (a fixed commit).
 cd /work/runs2 && export PYTHONPATH=/work/runs2 && . /work/main/.venv/bin/activate
-while pgrep -f "lane_g_s30.sh" > /dev/null; do sleep 15; done
+while pgrep -f "lane_g_s30.sh|pytest|pip install" > /dev/null; do sleep 15; done
 uptime
 bash benchmarks/idle_machine.sh step clm
 if [ "$(date -u +%H%M)" -lt 1845 ]; then bash benchmarks/idle_machine.sh step cost; fi
