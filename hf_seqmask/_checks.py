@@ -105,7 +105,7 @@ def check_choice(name: str, value: Any, choices: Collection[Any]) -> None:
         raise ValueError(f"Invalid {name}={value!r}; must be one of {choices}")
 
 
-def check_names_of(name: str, values: Any, allowed: Collection[str], *, allowed_name: str) -> tuple[str, ...]:
+def check_names_of(name: str, values: Any, allowed: Collection[str], allowed_name: str) -> tuple[str, ...]:
     """``values`` (a tuple or list) as a tuple of distinct entries of ``allowed``, which is called
     ``allowed_name`` in the messages.
 

@@ -173,9 +173,8 @@ class SequenceCollator(DataCollatorMixin):
         if not isinstance(self.input_key, str):
             raise TypeError(f"Invalid input_key={self.input_key!r}; must be a str")
         self.side_feature_keys = _side_feature_keys(self.side_feature_keys, self.input_key)
-        self.context_feature_keys = check_names_of(
-            "context_feature_keys", self.context_feature_keys, self.side_feature_keys, allowed_name="side_feature_keys"
-        )
+        keys, allowed = self.context_feature_keys, self.side_feature_keys
+        self.context_feature_keys = check_names_of("context_feature_keys", keys, allowed, "side_feature_keys")
         if isinstance(self.side_feature_pad_value, bool) or not isinstance(self.side_feature_pad_value, (int, float)):
             raise TypeError(f"Invalid side_feature_pad_value={self.side_feature_pad_value!r}; must be a number")
         if not math.isfinite(self.side_feature_pad_value):
