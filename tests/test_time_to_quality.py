@@ -21,6 +21,14 @@ def test_the_peer_line_it_times_is_the_one_peers_prints():
     assert not ttq.PEER_LINE.match("SASRec epoch 3 done")
 
 
+def test_our_recipes_train_on_ml1m_unless_told_otherwise():
+    """The main job's default dataset is ML-100K: every recipe names ML-1M, and a later --dataset wins."""
+    for name, recipe in ttq.RECIPES.items():
+        if recipe.kind == "ours":
+            command = ttq.command_for(name, recipe, 2, ttq.Path("w"), ["--dataset", "ml-100k"], "unused")
+            assert command.index("ml-1m") < command.index("ml-100k"), name
+
+
 def test_one_recipe_is_timed_tested_and_drawn(tmp_path):
     output, work = tmp_path / "docs", tmp_path / "work"
     extra = ["--dataset", "ml-100k", "--epochs", "2", "--max-length", "10", "--hidden-size", "16"]
