@@ -181,7 +181,7 @@ class FeatureSpec:
                 elif column.kind == "continuous":
                     encoded.append((float(value) - column.mean) / column.std)
                 elif column.kind == "buckets":
-                    encoded.append(int(column.bucket_ids(np.float64(value))))
+                    encoded.append(int(column.bucket_ids(np.asarray([float(value)]))[0]))
                 elif column.kind == "multi":
                     bits = [codes.get(member) for member in self._members(value)]
                     unknown += any(bit is None for bit in bits) or not bits

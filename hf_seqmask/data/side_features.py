@@ -100,21 +100,22 @@ def movielens_feature_sources(
         if wanted and table is None:
             raise ValueError(f"side features {wanted} need {dataset}'s {what} file")
     item_table = user_table = None
-    if wanted_items:
+    if wanted_items and items is not None:
+        genres = [list(g) if isinstance(g, (list, tuple, np.ndarray)) else None for g in items["genres"]]
         columns = {
-            "genre": lambda: [list(g) if isinstance(g, (list, tuple, np.ndarray)) else None for g in items["genres"]],
-            "year": lambda: [year_bucket(year) for year in items["year"]],
-            "release_year": lambda: items["year"].astype(float).tolist(),
+            "genre": genres,
+            "year": [year_bucket(year) for year in items["year"]],
+            "release_year": items["year"].astype(float).tolist(),
         }
-        item_table = pd.DataFrame({"item_id": items["item_id"], **{n: columns[n]() for n in wanted_items}})
+        item_table = pd.DataFrame({"item_id": items["item_id"], **{n: columns[n] for n in wanted_items}})
         item_table.attrs["name"] = f"{dataset} items"
-    if wanted_users:
+    if wanted_users and users is not None:
         columns = {
-            "age": lambda: [age_group(age) for age in users["age"]],
-            "gender": lambda: _texts(users["gender"]),
-            "occupation": lambda: _texts(users["occupation"]),
+            "age": [age_group(age) for age in users["age"]],
+            "gender": _texts(users["gender"]),
+            "occupation": _texts(users["occupation"]),
         }
-        user_table = pd.DataFrame({"user_id": users["user_id"], **{n: columns[n]() for n in wanted_users}})
+        user_table = pd.DataFrame({"user_id": users["user_id"], **{n: columns[n] for n in wanted_users}})
         user_table.attrs["name"] = f"{dataset} users"
     return FeatureSources(
         item_table=item_table, item_key="item_id", user_table=user_table, user_key="user_id",

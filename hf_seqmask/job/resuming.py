@@ -57,8 +57,12 @@ def check_same_side_features(model: Any, checkpoint: str) -> None:
         return
     saved = json.loads((folder / "config.json").read_text())
     config = model.config
-    for name, default in (("side_features", {}), ("multi_hot_side_features", []), ("context_side_features", [])):
-        then, now = saved.get(name) or default, getattr(config, name, None) or default
+    defaults: tuple[tuple[str, Any], ...] = (
+        ("side_features", {}), ("multi_hot_side_features", []), ("context_side_features", [])
+    )  # fmt: skip
+    for name, default in defaults:
+        then: Any = saved.get(name) or default
+        now: Any = getattr(config, name, None) or default
         if (sorted(then.items()) if isinstance(then, dict) else sorted(then)) != (
             sorted(now.items()) if isinstance(now, dict) else sorted(now)
         ):
