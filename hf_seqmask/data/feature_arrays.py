@@ -23,8 +23,7 @@ from .feature_tables import FIRST_ID, NUMERIC_KINDS, UNKNOWN_ID, FeatureColumn, 
 
 def fit_table(spec: FeatureSpec, train: pa.Table) -> None:
     """Fit every vocabulary and statistic of ``spec`` on the training split's raw feature columns."""
-    spec.counts = {}
-    spec._codebooks = {}
+    spec.start_fit()
     for column in spec.columns:
         values = _positions(train.column(column.name))[1]
         if column.kind in NUMERIC_KINDS:

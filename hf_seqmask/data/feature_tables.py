@@ -150,10 +150,14 @@ class FeatureSpec:
         """The features that describe the user, not the item (the user table's): never hidden."""
         return tuple(column.name for column in self.columns if column.source == "user")
 
+    def start_fit(self) -> None:
+        """Forget what an earlier fit left: the counts and the code books built from the vocabularies."""
+        self._codebooks, self.counts = {}, {}
+
     def fit(self, train: Mapping[str, Sequence[Sequence[Any]]]) -> None:
         """Fit every vocabulary and statistic on the training split's raw per-position values (the
         splits of the main job go column-wise through :func:`~hf_seqmask.data.feature_arrays.fit_table`)."""
-        self._codebooks, self.counts = {}, {}
+        self.start_fit()
         for column in self.columns:
             values = [value for row in train[column.name] for value in row]
             if column.kind in NUMERIC_KINDS:

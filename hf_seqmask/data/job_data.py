@@ -15,6 +15,7 @@ from typing import Literal
 import datasets
 import pyarrow as pa
 
+from .._checks import check_int_at_least
 from .bad_rows import BadRows, read_interactions
 from .feature_tables import DEFAULT_BUCKETS, parse_kinds
 from .movielens import ML_1M_MIN_ITEM_RATINGS, MovieLens, load_movielens
@@ -111,9 +112,7 @@ class DataArguments:
 
     def feature_sources(self) -> FeatureSources:
         """The general side features asked for (falsy when none)."""
-        buckets = self.feature_buckets
-        if isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 2:
-            raise ValueError(f"Invalid --feature-buckets={self.feature_buckets!r}; must be an int >= 2")
+        check_int_at_least("--feature-buckets", self.feature_buckets, 2)
         return FeatureSources(
             item_table=self.item_features, item_key=self.item_key or self.item_column,
             user_table=self.user_features, user_key=self.user_key or self.user_column,

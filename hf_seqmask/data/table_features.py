@@ -35,9 +35,9 @@ from .feature_tables import (
 @dataclass(eq=False)  # its tables may be frames, which do not compare to a bool
 class FeatureSources:
     """Where the features come from: ``item_table`` (a path, or a pandas frame) keyed by ``item_key``,
-    ``user_table`` keyed by ``user_key``, ``interaction`` columns of the interactions, ``time`` features (hour, weekday,
-    gap), ``kinds`` (name -> kind, overriding the inferred ones), the multi-value ``delimiter`` and the
-    number of ``buckets`` of a ``buckets`` feature."""
+    ``user_table`` keyed by ``user_key``, ``interaction`` columns of the interactions, ``time`` features
+    (hour, weekday, gap), ``kinds`` (name -> kind, overriding the inferred ones), the multi-value
+    ``delimiter`` and the number of ``buckets`` of a ``buckets`` feature."""
 
     item_table: str | pd.DataFrame | None = None
     item_key: str = "item_id"

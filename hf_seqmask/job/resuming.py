@@ -57,15 +57,10 @@ def check_same_side_features(model: Any, checkpoint: str) -> None:
         return
     saved = json.loads((folder / "config.json").read_text())
     config = model.config
-    defaults: tuple[tuple[str, Any], ...] = (
-        ("side_features", {}), ("multi_hot_side_features", []), ("context_side_features", [])
-    )  # fmt: skip
-    for name, default in defaults:
-        then: Any = saved.get(name) or default
-        now: Any = getattr(config, name, None) or default
-        if (sorted(then.items()) if isinstance(then, dict) else sorted(then)) != (
-            sorted(now.items()) if isinstance(now, dict) else sorted(now)
-        ):
+    empty: dict[str, Any] = {"side_features": {}, "multi_hot_side_features": [], "context_side_features": []}
+    for name in empty:
+        then, now = saved.get(name) or empty[name], getattr(config, name, None) or empty[name]
+        if _unordered(then) != _unordered(now):
             _refuse(checkpoint, f"{name}={then}", f"{name}={now}")
     spec = getattr(model, "feature_spec", None)
     if spec is None:
@@ -73,10 +68,15 @@ def check_same_side_features(model: Any, checkpoint: str) -> None:
     spec_file = folder / FEATURE_SPEC_FILE
     if not spec_file.exists():
         _refuse(checkpoint, f"side features encoded without a {FEATURE_SPEC_FILE}", "a fitted feature spec")
-    then_columns = FeatureSpec.from_file(spec_file).to_dict()["columns"]
-    if then_columns != spec.to_dict()["columns"]:
-        changed = [a["name"] for a, b in zip(then_columns, spec.to_dict()["columns"], strict=False) if a != b]
+    then_columns, now_columns = FeatureSpec.from_file(spec_file).to_dict()["columns"], spec.to_dict()["columns"]
+    if then_columns != now_columns:
+        changed = [a["name"] for a, b in zip(then_columns, now_columns, strict=False) if a != b]
         _refuse(checkpoint, f"other feature vocabularies or statistics ({changed or 'other features'})", "these")
+
+
+def _unordered(value: Any) -> Any:
+    """A config's names (a list, order not meaningful) or name -> cardinality (a dict) compared as sets."""
+    return dict(value) if isinstance(value, dict) else sorted(value)
 
 
 def _refuse(checkpoint: str, then: str, now: str) -> None:
