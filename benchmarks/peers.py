@@ -74,14 +74,85 @@ def _prepare_recbole_imports() -> None:
             setattr(np, old, new)
 
 
-def epoch_line(model_name: str, epoch: int, score: float, seconds: float) -> str:
-    """The line printed after each validation (``benchmarks/time_to_quality.py`` timestamps it).
+def epoch_line(model_name: str, epoch: float, score: float, seconds: float) -> str:
+    """The line printed after each validation (``benchmarks/time_to_quality.py`` timestamps it); the
+    epoch is fractional for a validation within an epoch.
 
     Example:
         >>> epoch_line("SASRec", 3, 0.12345, 90.0)
         'SASRec epoch 3: validation NDCG@10 0.1235 at 1.5 min'
+        >>> epoch_line("SASRec", 40 / 480, 0.05, 180.0)
+        'SASRec epoch 0.083: validation NDCG@10 0.0500 at 3.0 min'
     """
-    return f"{model_name} epoch {epoch}: validation NDCG@10 {score:.4f} at {seconds / 60:.1f} min"
+    return f"{model_name} epoch {round(epoch, 3):g}: validation NDCG@10 {score:.4f} at {seconds / 60:.1f} min"
+
+
+class CheckedBatches:
+    """RecBole's training batches as they come, calling ``after(fraction_of_epoch)`` after each one.
+
+    Observation only: the batches, their order and the updates stay RecBole's own. The call comes after
+    the batch's optimizer step (the trainer asks for the next batch only then), is skipped after the
+    epoch's last batch (the epoch's own validation follows), and ends the epoch early by returning True.
+
+    Example:
+        >>> seen = []
+        >>> list(CheckedBatches(range(4), lambda fraction: seen.append(fraction) or False)), seen
+        ([0, 1, 2, 3], [0.25, 0.5, 0.75])
+        >>> list(CheckedBatches(range(4), lambda fraction: fraction >= 0.5))
+        [0, 1]
+    """
+
+    def __init__(self, batches, after) -> None:
+        self.batches, self.after = batches, after
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        total = len(self.batches)
+        for index, batch in enumerate(self.batches, start=1):
+            yield batch
+            if index < total and self.after(index / total):
+                return
+
+
+class Validations:
+    """Every validation of one RecBole run: its history, the best model, patience and the time limit.
+
+    ``check(epoch)`` validates (``epoch`` fractional within an epoch), keeps the best state and says
+    whether to stop: ``patience`` epochs without a better validation, or past ``minutes``. ``due(epoch)``
+    runs a check within an epoch once ``every_minutes`` have passed since the last one (0: never).
+    """
+
+    def __init__(self, model, trainer, valid, name: str, minutes: float, patience: int, every_minutes: float):
+        self.model, self.trainer, self.valid, self.name = model, trainer, valid, name
+        self.minutes, self.patience, self.every_minutes = minutes, patience, every_minutes
+        self.history: list[dict] = []
+        self.best: dict | None = None
+        self.best_state: dict | None = None
+        self.stopped_by: str | None = None
+        self.start = self.last = time.time()
+
+    def due(self, epoch: float) -> bool:
+        if self.every_minutes and time.time() - self.last >= self.every_minutes * 60:
+            return self.check(epoch)
+        return False
+
+    def check(self, epoch: float) -> bool:
+        score, _ = self.trainer._valid_epoch(self.valid, show_progress=False)
+        self.model.train()  # _valid_epoch leaves it in eval mode; within an epoch training goes on
+        self.last = time.time()
+        elapsed = self.last - self.start
+        self.history.append({"epoch": round(epoch, 3), "ndcg@10": float(score), "seconds": round(elapsed, 1)})
+        print(epoch_line(self.name, epoch, float(score), elapsed), flush=True)
+        if self.best is None or score > self.best["ndcg@10"]:
+            self.best = self.history[-1]
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        if epoch - self.best["epoch"] >= self.patience:
+            self.stopped_by = "early stopping"
+        elif elapsed > self.minutes * 60:
+            self.stopped_by = "time limit"
+        return self.stopped_by is not None
 
 
 def run(
@@ -93,11 +164,12 @@ def run(
     patience: int,
     batch_size: int = 256,
     threads: int | None = None,
+    validate_every_minutes: float = 0.0,
 ) -> dict:
-    """Train ``model_name`` with RecBole on the exported split, validation every epoch, until its own
-    early stopping (``patience`` epochs without a better validation NDCG@10), ``epochs`` or at most
-    ``minutes`` of training; returns the best validation epoch's test metrics, its wall time and
-    ``stopped_by``."""
+    """Train ``model_name`` with RecBole on the exported split, validation every epoch (and within an
+    epoch every ``validate_every_minutes``, 0: never), until its own early stopping (``patience``
+    epochs without a better validation NDCG@10), ``epochs`` or at most ``minutes`` of training; returns
+    the best validation's test metrics, its wall time and ``stopped_by``."""
     import torch
 
     if threads:
@@ -148,23 +220,13 @@ def run(
     print(f"{model_name}: data ready ({len(train.dataset):,} training sequences) in {ready:.1f} min", flush=True)
     model = get_model(config["model"])(config, train._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
-    start, best, best_state, waited, history, stopped_by = time.time(), None, None, 0, [], "epochs"
+    record = Validations(model, trainer, valid, model_name, minutes, patience, validate_every_minutes)
     for epoch in range(epochs):
-        trainer._train_epoch(train, epoch, show_progress=False)
-        score, result = trainer._valid_epoch(valid, show_progress=False)
-        elapsed = time.time() - start
-        history.append({"epoch": epoch + 1, "ndcg@10": float(score), "seconds": round(elapsed, 1)})
-        print(epoch_line(model_name, epoch + 1, float(score), elapsed), flush=True)
-        if best is None or score > best["ndcg@10"]:
-            best = history[-1]
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            waited = 0
-        else:
-            waited += 1
-        if waited >= patience or elapsed > minutes * 60:
-            stopped_by = "early stopping" if waited >= patience else "time limit"
+        trainer._train_epoch(CheckedBatches(train, lambda f, e=epoch: record.due(e + f)), epoch, show_progress=False)
+        if record.stopped_by or record.check(epoch + 1):
             break
-    model.load_state_dict(best_state)
+    best, history, stopped_by = record.best, record.history, record.stopped_by or "epochs"
+    model.load_state_dict(record.best_state)
     result = trainer.evaluate(test, load_best_model=False, show_progress=False)
     summary = {
         "model": model_name,
@@ -177,9 +239,11 @@ def run(
         "dropout": config["hidden_dropout_prob"],
         "training_sequences": len(train.dataset),
         "minutes_limit": minutes,
-        "epochs_run": len(history),
+        "epochs_run": history[-1]["epoch"],
+        "validations": len(history),
         "stopped_by": stopped_by,
         "patience": patience,
+        "validate_every_minutes": validate_every_minutes,
         "threads": torch.get_num_threads(),
         "best_epoch": best["epoch"],
         "minutes_to_best": round(best["seconds"] / 60, 1),
@@ -207,13 +271,27 @@ def main(argv: list[str] | None = None) -> dict:
     running.add_argument("--patience", type=int, default=5)
     running.add_argument("--batch-size", type=int, default=256, help="training batch (RecBole's default: 2048)")
     running.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    running.add_argument(
+        "--validate-every-minutes",
+        type=float,
+        default=0.0,
+        help="also validate within an epoch this often (a curve on the clock; 0: at epoch ends only)",
+    )
     running.add_argument("--output", type=Path, default=Path("out/peers"))
     args = parser.parse_args(argv)
     if args.command == "export":
         export(args.output, args.dataset)
         return {}
     summary = run(
-        args.model, args.data, args.minutes, args.epochs, args.max_length, args.patience, args.batch_size, args.threads
+        args.model,
+        args.data,
+        args.minutes,
+        args.epochs,
+        args.max_length,
+        args.patience,
+        args.batch_size,
+        args.threads,
+        args.validate_every_minutes,
     )
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / f"{args.model}.json").write_text(json.dumps(summary, indent=2))

@@ -36,7 +36,7 @@ MLM_LEVELS = (0.12, 0.14, 0.15)
 # The main job prints "validation, epoch 3: ndcg@10 0.1234"; benchmarks/peers.py prints
 # "SASRec epoch 3: validation NDCG@10 0.1234 at 1.2 min".
 OURS_LINE = re.compile(r"^validation, epoch ([0-9.]+): ndcg@10 ([0-9.]+)")
-PEER_LINE = re.compile(r"^\w+ epoch ([0-9]+): validation NDCG@10 ([0-9.]+)")
+PEER_LINE = re.compile(r"^\w+ epoch ([0-9.]+): validation NDCG@10 ([0-9.]+)")
 
 
 @dataclass(frozen=True)

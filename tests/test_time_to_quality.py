@@ -3,6 +3,8 @@ report and its picture; the RecBole line it times is the one benchmarks/peers.py
 
 import json
 
+import torch
+
 from tests._tiny import load_script
 
 ttq = load_script("benchmarks/time_to_quality.py")
@@ -19,6 +21,46 @@ def test_the_peer_line_it_times_is_the_one_peers_prints():
     found = ttq.PEER_LINE.match(peers.epoch_line("BERT4Rec", 12, 0.0987, 600.0))
     assert found and (found[1], found[2]) == ("12", "0.0987")
     assert not ttq.PEER_LINE.match("SASRec epoch 3 done")
+    within = ttq.PEER_LINE.match(peers.epoch_line("SASRec", 40 / 480, 0.05, 180.0))
+    assert within and (within[1], within[2]) == ("0.083", "0.0500")
+
+
+class _ScriptedTrainer:
+    """RecBole's trainer as Validations sees it: _valid_epoch returns the next scripted score and, as
+    RecBole's does, leaves the model in eval mode."""
+
+    def __init__(self, model, scores):
+        self.model, self.scores = model, iter(scores)
+
+    def _valid_epoch(self, valid, show_progress=False):
+        self.model.eval()
+        return next(self.scores), {}
+
+
+def _validations(scores, patience=2, minutes=60.0, every_minutes=0.0):
+    model = torch.nn.Linear(2, 2)
+    return peers.Validations(model, _ScriptedTrainer(model, scores), None, "SASRec", minutes, patience, every_minutes)
+
+
+def test_peer_patience_counts_epochs_since_the_best_validation_also_within_epochs():
+    record = _validations([0.1, 0.2, 0.15, 0.19, 0.18, 0.17])
+    assert [record.check(e) for e in (0.5, 1.0, 1.5, 2.0, 2.5)] == [False] * 5
+    assert record.model.training, "training goes on after a validation within an epoch"
+    assert record.check(3.0) and record.stopped_by == "early stopping"  # two epochs since the best (1.0)
+    assert record.best["epoch"] == 1.0 and [h["epoch"] for h in record.history] == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    weight = record.model.weight.detach().clone()
+    with torch.no_grad():
+        record.model.weight.add_(1.0)
+    assert torch.equal(record.best_state["weight"], weight), "the best state is a copy"
+
+
+def test_peer_time_limit_and_validations_due_within_an_epoch():
+    record = _validations([0.1, 0.2], minutes=0.0)
+    assert not record.due(0.5), "no validations within epochs unless asked"
+    assert record.check(1.0) and record.stopped_by == "time limit"
+    due = _validations([0.3], minutes=0.0, every_minutes=1e-9)
+    assert list(peers.CheckedBatches(range(10), due.due)) == [0], "the time limit ends the epoch early"
+    assert due.history[0]["epoch"] == 0.1 and due.stopped_by == "time limit"
 
 
 def test_our_recipes_train_on_ml1m_unless_told_otherwise():
