@@ -19,7 +19,10 @@ want clm && python benchmarks/time_to_quality.py run gpt2-clm-L200 --threads 2 -
 want clm-bf16 && python benchmarks/time_to_quality.py run gpt2-clm-L200 --name gpt2-clm-L200-bf16 --threads 2 -- --bf16 --max-minutes 35
 # 4. BERT + mlm to validation 0.14 in <= 20 minutes.
 want mlm && python benchmarks/time_to_quality.py run bert-mlm-L50-d128 --threads 2 -- --max-minutes 25
-# 5. The time-matched peers on the same clock (RecBole's venv: see benchmarks/peers.py), L=50.
-want peers && python benchmarks/time_to_quality.py run recbole-SASRec-L50 --threads 2 -- --minutes 40
-want peers && python benchmarks/time_to_quality.py run recbole-BERT4Rec-L50 --threads 2 -- --minutes 40
+# 5. The time-matched peers on the same clock (RecBole's venv: see benchmarks/peers.py), L=50, 30 minutes
+#    each, validated every 3 minutes within RecBole's ~20-40-minute epoch as well; then ours at L=50.
+want peers && python benchmarks/time_to_quality.py run recbole-SASRec-L50 --threads 2 -- --minutes 30 --validate-every-minutes 3
+want peers && python benchmarks/time_to_quality.py run recbole-BERT4Rec-L50 --threads 2 -- --minutes 30 --validate-every-minutes 3
+want peers && python benchmarks/time_to_quality.py run gpt2-clm-L50 --threads 2 -- --max-minutes 15
 python benchmarks/time_to_quality.py report | tee results/idle/time_to_quality_table.md
+python benchmarks/time_to_quality.py report --runs "*L50*" --picture docs/peers.png

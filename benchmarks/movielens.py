@@ -180,9 +180,15 @@ def peer_rows(folder: Path) -> list[str]:
         lines.append(
             f"| RecBole {peer['model']} | {test['ndcg@10']:.4f} | {test['recall@10']:.4f} | {test['mrr@10']:.4f} | "
             f"{peer['validation_ndcg@10']:.4f} | {peer['epochs_run']} | {peer['best_epoch']} | "
-            f"{peer['minutes_to_best']:g} | {peer['minutes_limit']:g} | {setup} | {peer['device']} |"
+            f"{peer['minutes_to_best']:g} | {peer['minutes_limit']:g} | {setup} | {_peer_device(peer)} |"
         )
     return lines
+
+
+def _peer_device(peer: dict) -> str:
+    """The device, with the threads on a CPU (RecBole's CPU time depends on them)."""
+    threads = peer.get("threads")
+    return f"{peer['device']}, {threads} threads" if peer["device"] == "cpu" and threads else peer["device"]
 
 
 def _draw_charts(results: Path) -> None:

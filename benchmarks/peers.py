@@ -256,7 +256,8 @@ def run(
     return summary
 
 
-def main(argv: list[str] | None = None) -> dict:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (``export`` and ``run``); tests parse the committed scripts' commands with it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     exporting = commands.add_parser("export", help="our split as RecBole atomic files (our environment)")
@@ -278,6 +279,11 @@ def main(argv: list[str] | None = None) -> dict:
         help="also validate within an epoch this often (a curve on the clock; 0: at epoch ends only)",
     )
     running.add_argument("--output", type=Path, default=Path("out/peers"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "export":
         export(args.output, args.dataset)

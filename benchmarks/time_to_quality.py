@@ -8,6 +8,7 @@ in its own virtual environment) are timed by the same clock, from launch (data l
     python benchmarks/time_to_quality.py run gpt2-clm-L200 --name gpt2-clm-L200-bf16 -- --bf16
     python benchmarks/time_to_quality.py run recbole-SASRec-L50 --threads 2 --recbole-python /tmp/recbole/bin/python
     python benchmarks/time_to_quality.py report      # docs/time_to_quality.md's table + docs/time_to_quality.png
+    python benchmarks/time_to_quality.py report --runs "*L50*" --picture docs/peers.png  # the L=50 runs
 
 Extra main-job options go after ``--`` (``-- --max-minutes 30 --dataset ml-100k``). Each run writes
 ``<output>/<recipe>.json`` (default ``docs/time_to_quality/``): the machine, threads and device, every
@@ -212,9 +213,12 @@ def run(
     return summary
 
 
-def report(output: Path = OUTPUT, picture: Path = ROOT / "docs" / "time_to_quality.png") -> list[str]:
-    """The table rows of every run in ``output`` (markdown), and the curve picture (one line per run)."""
-    runs = [json.loads(path.read_text()) for path in sorted(output.glob("*.json"))]
+def report(
+    output: Path = OUTPUT, picture: Path = ROOT / "docs" / "time_to_quality.png", runs_named: str = "*"
+) -> list[str]:
+    """The table rows of the runs in ``output`` whose file names match the glob ``runs_named``
+    (markdown), and the curve picture (one line per run; RecBole's dashed)."""
+    runs = [json.loads(path.read_text()) for path in sorted(output.glob(f"{runs_named}.json"))]
     lines = [
         "| run | threads | device | minutes to validation NDCG@10 levels | best validation | test NDCG@10 | min |",
         "|---|---|---|---|---|---|---|",
@@ -238,7 +242,8 @@ def report(output: Path = OUTPUT, picture: Path = ROOT / "docs" / "time_to_quali
         figure, axes = plt.subplots(figsize=(7, 4.2))
         for r in runs:
             minutes, ndcg = [p["minutes"] for p in r["curve"]], [p["ndcg@10"] for p in r["curve"]]
-            axes.plot(minutes, ndcg, marker=".", label=r["recipe"])
+            style = "--" if r["kind"] == "recbole" else "-"
+            axes.plot(minutes, ndcg, style, marker=".", label=r["recipe"])
         axes.set_xlabel("wall minutes from launch")
         axes.set_ylabel("validation NDCG@10")
         axes.grid(alpha=0.3)
@@ -262,11 +267,12 @@ def main(argv: list[str] | None = None) -> dict | list[str]:
     reporting = commands.add_parser("report", help="the table and picture from every run's JSON")
     reporting.add_argument("--output", type=Path, default=OUTPUT)
     reporting.add_argument("--picture", type=Path, default=ROOT / "docs" / "time_to_quality.png")
+    reporting.add_argument("--runs", default="*", help="only the runs whose names match this glob")
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     if args.command == "report":
-        lines = report(args.output, args.picture)
+        lines = report(args.output, args.picture, args.runs)
         print("\n".join(lines))
         return lines
     return run(args.recipe, args.threads, extra, args.output, args.work, args.recbole_python, args.name)

@@ -90,6 +90,8 @@ def test_one_recipe_is_timed_tested_and_drawn(tmp_path):
     lines = ttq.report(output, tmp_path / "ttq.png")
     assert len(lines) == 3 and lines[2].startswith("| tiny-clm | 1 | cpu | 0.15: ")
     assert (tmp_path / "ttq.png").stat().st_size > 1000
+    assert len(ttq.report(output, tmp_path / "none.png", runs_named="recbole-*")) == 2  # a subset: no rows
+    assert not (tmp_path / "none.png").exists()
 
 
 def test_a_failing_child_stops_with_its_log_named(tmp_path):
@@ -97,3 +99,26 @@ def test_a_failing_child_stops_with_its_log_named(tmp_path):
 
     with pytest.raises(SystemExit, match=r"gpt2-clm-L50 exited with [1-9]\d*; its output is in .*gpt2-clm-L50\.log"):
         ttq.run("gpt2-clm-L50", 1, ["--dataset", "no-such-data"], tmp_path / "docs", tmp_path / "work", "unused")
+
+
+def test_every_timed_command_of_the_idle_script_parses():
+    """Each ``time_to_quality.py run`` line of benchmarks/idle_machine.sh names a recipe and options its
+    child accepts (a session-31 script named a peers.py option that did not exist and lost a step)."""
+    import shlex
+
+    import pytest
+
+    from hf_seqmask.job import parse_args
+
+    lines = (ttq.ROOT / "benchmarks" / "idle_machine.sh").read_text().splitlines()
+    runs = [shlex.split(line.split("python ", 1)[1]) for line in lines if "time_to_quality.py run " in line]
+    assert len(runs) >= 6
+    for words in runs:
+        recipe = ttq.RECIPES[words[2]]
+        extra = words[words.index("--") + 1 :] if "--" in words else []
+        if recipe.kind == "recbole":
+            peers.build_parser().parse_args(["run", *recipe.options.split(), *extra])
+        else:
+            parse_args([*recipe.options.split(), *extra])
+    with pytest.raises(SystemExit):
+        peers.build_parser().parse_args(["run", "--model", "SASRec", "--validate-every-batches", "40"])
