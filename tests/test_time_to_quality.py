@@ -116,9 +116,10 @@ def test_every_timed_command_of_the_idle_script_parses():
     for words in runs:
         recipe = ttq.RECIPES[words[2]]
         extra = words[words.index("--") + 1 :] if "--" in words else []
+        command = ttq.command_for(words[2], recipe, 2, ttq.Path("w"), extra, "python")  # the child's argv
         if recipe.kind == "recbole":
-            peers.build_parser().parse_args(["run", *recipe.options.split(), *extra])
+            peers.build_parser().parse_args(command[2:])  # after: python peers.py
         else:
-            parse_args([*recipe.options.split(), *extra])
+            parse_args(command[3:])  # after: python -m hf_seqmask.cli
     with pytest.raises(SystemExit):
         peers.build_parser().parse_args(["run", "--model", "SASRec", "--validate-every-batches", "40"])
