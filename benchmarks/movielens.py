@@ -56,7 +56,8 @@ def setup_of(args: dict, summary: dict) -> str:
         f"L={args['max_length']}",
         f"d={args['hidden_size']}x{args['layers']} layers x{args['heads']} heads",
         f"lr {args['learning_rate']:g}",
-        f"dropout {args['dropout']:g}",
+        f"dropout {args['dropout']:g}"
+        + ("" if args.get("attention_dropout") is None else f" (attention {args['attention_dropout']:g})"),
         f"batch {args['batch_size']}",
         loss,
     ]
@@ -150,11 +151,7 @@ def write_table(path: Path = Path("docs/results.md"), runs: Path = RUNS) -> str:
     return text
 
 
-def _job_defaults() -> dict:
-    """Today's main-job options, for runs recorded before an option existed."""
-    from hf_seqmask.job.arguments import parse_args
-
-    return parse_args([]).summary()
+_job_defaults = run_groups.job_defaults
 
 
 def peer_rows(folder: Path) -> list[str]:

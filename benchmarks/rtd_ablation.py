@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import run_groups
 
 RECIPE = {"model": "xlnet", "max_length": 50, "hidden_size": 64, "epochs": 40}
 # rtd's runs, and the control: the same recipe trained with mlm alone (rtd = this loss + detection).
@@ -45,15 +49,16 @@ def lever(arguments: dict) -> str:
 
 def table(runs: dict[str, dict]) -> list[str]:
     lines = [
-        "| run | lever | test NDCG@10 | test Recall@10 | best validation NDCG@10 (epoch) | epochs | train min |",
-        "|---|---|---|---|---|---|---|",
+        "| run | lever | seed | test NDCG@10 | test Recall@10 | best validation NDCG@10 (epoch) | epochs | train min |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     order = sorted(runs, key=lambda name: -_test(runs[name])["ndcg@10"])
     for name in order:
         summary = runs[name]
         test, best = _test(summary), summary["validation"]["best"]
         lines.append(
-            f"| `{name}` | {lever(summary['arguments'])} | {test['ndcg@10']:.4f} | {test['recall@10']:.4f} | "
+            f"| `{name}` | {lever(summary['arguments'])} | {summary['arguments'].get('seed', 0)} | "
+            f"{test['ndcg@10']:.4f} | {test['recall@10']:.4f} | "
             f"{best['ndcg@10']:.4f} ({best['epoch']:g}) | {summary['epochs_trained']:g} | "
             f"{summary['train_seconds'] / 60:.0f} |"
         )
@@ -67,9 +72,15 @@ def draw(runs: dict[str, dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(7, 4))
-    for _, summary in sorted(runs.items()):
-        history = summary["validation"]["history"]
-        axis.plot([r["epoch"] for r in history], [r["ndcg@10"] for r in history], label=lever(summary["arguments"]))
+    colours: dict[str, str] = {}  # one colour per lever; its other seeds thinner, unlabelled
+    for _, summary in sorted(runs.items(), key=lambda item: item[1]["arguments"].get("seed", 0)):
+        history, name = summary["validation"]["history"], lever(summary["arguments"])
+        first = name not in colours
+        line = axis.plot(
+            [r["epoch"] for r in history], [r["ndcg@10"] for r in history],
+            label=name if first else None, color=colours.get(name), linewidth=1.5 if first else 0.8,
+        )[0]  # fmt: skip
+        colours.setdefault(name, line.get_color())
     axis.set_xlabel("epoch")
     axis.set_ylabel("validation NDCG@10")
     axis.set_title("XLNet + rtd on ML-1M (L=50, hidden 64): one lever per run")
@@ -94,6 +105,9 @@ def main(argv: list[str] | None = None) -> list[str]:
         raise SystemExit(f"no XLNet + rtd run of the ablation recipe in {args.runs}")
     draw(runs, args.picture)
     lines = table(runs)
+    means = run_groups.seed_table(runs, run_groups.job_defaults())  # levers run over several seeds: mean ± sd
+    if means:
+        lines += ["", *means]
     print("\n".join(lines))
     return lines
 

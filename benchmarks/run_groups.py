@@ -53,6 +53,13 @@ class RecipeGroup:
         return statistics.fmean(values), spread
 
 
+def job_defaults() -> dict[str, Any]:
+    """Today's main-job options, for runs recorded before an option existed."""
+    from hf_seqmask.job.arguments import parse_args
+
+    return parse_args([]).summary()
+
+
 def recipe_key(summary: dict[str, Any], defaults: dict[str, Any] | None = None) -> str:
     """The recipe of a run as a canonical string: its options (at :data:`PREDATED` or today's defaults
     where it lacks them), without the seed, folder, time limit and, outside rtd, rtd's options; plus

@@ -27,6 +27,13 @@ class ModelArguments:
     layers: int = 2
     heads: int = 2
     dropout: float = 0.1
+    attention_dropout: float | None = field(
+        default=None,
+        metadata={
+            "help": "dropout on the attention weights (GPT-2, BERT, ELECTRA; XLNet has one rate), default: "
+            "--dropout. 0 skips the (B, heads, L, L) random masks and lets SDPA use its fused kernel on the CPU"
+        },
+    )
     loss: Literal["full", "sampled_softmax", "bce", "gbce"] = "full"
     num_negatives: int = field(default=0, metadata={"help": "negatives per batch for the sampled losses"})
     gbce_t: float = field(default=0.75, metadata={"help": "gBCE calibration t"})
@@ -143,6 +150,12 @@ def _check_flags(parser: HfArgumentParser, model: ModelArguments, masking: Maski
             f"--generator-hidden-size must be 0 or a multiple of --heads ({model.heads}), "
             f"got {model.generator_hidden_size}"
         )
+    for name in ("dropout", "attention_dropout"):
+        rate = getattr(model, name)
+        if rate is not None and not 0 <= rate < 1:
+            parser.error(f"--{name.replace('_', '-')} must be in [0, 1), got {rate}")
+    if model.attention_dropout is not None and model.model == "xlnet":
+        parser.error("--attention-dropout is not separate in XLNet (one rate, --dropout), got --model xlnet")
     for name in ("generator_loss_weight", "discriminator_loss_weight"):
         if not getattr(model, name) >= 0:
             parser.error(f"--{name.replace('_', '-')} must be >= 0, got {getattr(model, name)}")

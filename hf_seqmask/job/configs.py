@@ -18,10 +18,11 @@ def backbone_config(args: Job, vocab_size: int, hidden_size: int | None = None) 
     width = hidden_size or args.hidden_size
     positions = args.max_length  # predict keeps max_length - 1 items + the slot: no position goes untrained
     common: dict[str, Any] = dict(vocab_size=vocab_size, pad_token_id=ItemVocabulary.pad_token_id)
+    attention = args.dropout if args.attention_dropout is None else args.attention_dropout
     if args.model == "gpt2":
         return GPT2Config(
             n_positions=positions, n_embd=width, n_layer=args.layers, n_head=args.heads,
-            resid_pdrop=args.dropout, embd_pdrop=args.dropout, attn_pdrop=args.dropout,
+            resid_pdrop=args.dropout, embd_pdrop=args.dropout, attn_pdrop=attention,
             bos_token_id=None, eos_token_id=None, **common,
         )  # fmt: skip
     if args.model == "xlnet":
@@ -34,7 +35,7 @@ def backbone_config(args: Job, vocab_size: int, hidden_size: int | None = None) 
     return config_class(
         hidden_size=width, num_hidden_layers=args.layers, num_attention_heads=args.heads,
         intermediate_size=4 * width, max_position_embeddings=positions,
-        hidden_dropout_prob=args.dropout, attention_probs_dropout_prob=args.dropout, **extra, **common,
+        hidden_dropout_prob=args.dropout, attention_probs_dropout_prob=attention, **extra, **common,
     )  # fmt: skip
 
 

@@ -188,6 +188,31 @@ def test_rtd_flags_reach_the_model_config():
     assert "sample_from_batch" not in shared.masking
 
 
+def test_attention_dropout_defaults_to_dropout_and_reaches_the_backbone():
+    from hf_seqmask.job import backbone_config
+
+    gpt2 = ["--model", "gpt2", "--scheme", "clm", "--dropout", "0.2"]
+    assert backbone_config(parse_args(gpt2), vocab_size=50).attn_pdrop == 0.2
+    config = backbone_config(parse_args([*gpt2, "--attention-dropout", "0"]), vocab_size=50)
+    assert (config.attn_pdrop, config.resid_pdrop, config.embd_pdrop) == (0.0, 0.2, 0.2)
+    bert = backbone_config(parse_args(["--dropout", "0.3", "--attention-dropout", "0.05"]), vocab_size=50)
+    assert (bert.attention_probs_dropout_prob, bert.hidden_dropout_prob) == (0.05, 0.3)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--model", "xlnet", "--attention-dropout", "0"], "--attention-dropout is not separate in XLNet"),
+        (["--attention-dropout", "1"], "--attention-dropout must be in [0, 1), got 1.0"),
+        (["--dropout", "-0.1"], "--dropout must be in [0, 1), got -0.1"),
+    ],
+)
+def test_bad_dropout_flags_are_refused_with_the_flag_named(capsys, flags, message):
+    with pytest.raises(SystemExit):
+        parse_args(flags)
+    assert message in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
