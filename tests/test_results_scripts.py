@@ -66,3 +66,9 @@ def test_rtd_ablation_reads_the_runs_and_draws_the_curves(tmp_path):
     assert lines.index(weight_1) < lines.index(weight_50), "rows best first"
     # only the recipe's runs: the L=200 GPU run of XLNet + rtd is not part of the ablation
     assert not any("xlnet-rtd-L200-gpu" in line for line in lines)
+    # seeds apart: each run names its seed, and a lever run over several seeds gets its mean ± sd
+    assert any(line.startswith("| `xlnet-rtd-w1-seed1` | detection weight 1 | 1 |") for line in lines)
+    means = next(line for line in lines if line.startswith("| `xlnet-rtd-w1`, `xlnet-rtd-w1-seed1`"))
+    values = [json.loads((RUNS / f"{name}.json").read_text())["test"][0]["ndcg@10"]
+              for name in ("xlnet-rtd-w1", "xlnet-rtd-w1-seed1", "xlnet-rtd-w1-seed2")]  # fmt: skip
+    assert "| 3 | 0, 1, 2 |" in means and f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}" in means
