@@ -48,13 +48,19 @@ def test_collate_benchmark_runs_at_a_tiny_size(tmp_path):
     assert "| plm compact / transformers PLM |" in text and "Model-side expansion" in text
 
 
-def test_train_step_benchmark_runs_at_a_tiny_size():
+def test_train_step_benchmark_runs_at_a_tiny_size(capsys):
     spec = importlib.util.spec_from_file_location("train_step", EXAMPLES.parent / "benchmarks" / "train_step.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     results = module.main(["--steps", "1"])
     assert len(results) == len(PAIRS) and all(ms > 0 for ms in results.values())
-    ratios = module.main(["--guard", "--steps", "1"])  # the ML-1M-size step against its own matmuls
+    # the ML-1M-size step against its own matmuls, and the step with cheaper dropout
+    ratios = module.main(["--guard", "--steps", "1", "--dropout-variants"])
+    printed = capsys.readouterr().out
+    assert "gpt2 + clm: dropout no attention:" in printed and "bert + mlm: dropout none:" in printed
+    no_attention = module.ml1m_model_and_batches("gpt2", "clm", 8, 2, 0, dropout="no attention")[0]
+    backbone = no_attention.config.backbone_config
+    assert (backbone.attn_pdrop, backbone.resid_pdrop, backbone.embd_pdrop) == (0.0, 0.1, 0.1)
     # Timings never decide a test (on a loaded machine a step can time below its matmuls timed later).
     assert set(ratios) == {"gpt2-clm", "bert-mlm"} and all(0 < ratio < float("inf") for ratio in ratios.values())
 
