@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -59,29 +58,20 @@ def one_point(family: str, scheme: str, length: int, batch_size: int, steps: int
     import torch
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from train_step import ml1m_model_and_batches
+    from train_step import eager_step_ms, ml1m_model_and_batches
 
     torch.set_num_threads(threads)
     model, batches = ml1m_model_and_batches(family, scheme, length, batch_size, steps + 1)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     before = resident_mib()
-    times = []
-    for index, batch in enumerate(batches):
-        start = time.perf_counter()
-        loss = model(**batch).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if index:  # the first step is the warm-up
-            times.append(time.perf_counter() - start)
+    step_ms = eager_step_ms(model, batches, warmup=1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return {
         "model": family,
         "scheme": scheme,
         "length": length,
         "batch": batch_size,
-        "step_ms": round(1000 * statistics.median(times), 2),
-        "ms_per_1k_positions": round(1000 * statistics.median(times) / (length * batch_size) * 1000, 3),
+        "step_ms": round(step_ms, 2),
+        "ms_per_1k_positions": round(step_ms / (length * batch_size) * 1000, 3),
         "step_peak_mib": round(peak - before, 1),
         "process_peak_mib": round(peak, 1),
         "attention_share": round(attention_share(scheme, length), 4),

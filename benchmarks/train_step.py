@@ -175,8 +175,8 @@ def guard(
     }
 
 
-def eager_step_ms(model, batches: list) -> float:
-    """Median ms of a fresh AdamW step of ``model`` over ``batches[2:]`` (the first two warm it up)."""
+def eager_step_ms(model, batches: list, warmup: int = 2) -> float:
+    """Median ms of a fresh AdamW step of ``model`` over ``batches[warmup:]`` (the first ones warm it up)."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     times = []
     for index, batch in enumerate(batches):
@@ -185,7 +185,7 @@ def eager_step_ms(model, batches: list) -> float:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if index >= 2:
+        if index >= warmup:
             times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
 
