@@ -52,6 +52,7 @@ def setup_of(args: dict, summary: dict) -> str:
     """The hyper-parameters of a run in one cell."""
     loss = args.get("loss", "full")
     loss = "full CE" if loss == "full" else f"{loss} ({args['num_negatives']} neg.)"
+    loss += " (fused)" if args.get("fused_loss") else ""
     parts = [
         f"L={args['max_length']}",
         f"d={args['hidden_size']}x{args['layers']} layers x{args['heads']} heads",

@@ -22,8 +22,9 @@ from hf_seqmask.data.side_features import parse_side_features
 # Options that do not change the model a run trains (the time limit is a budget, recorded per run).
 NOT_RECIPE = ("seed", "output_dir", "max_minutes", "quiet", "threads", "cache_dir")
 # What a run that predates an option trained with: the job's behaviour before the option existed
-# (the rtd detection weight was ELECTRA's 50 until the ablation made 1 the default).
-PREDATED = {"discriminator_loss_weight": 50.0}
+# (the rtd detection weight was ELECTRA's 50 until the ablation made 1 the default; replacements came
+# from the catalogue until the option existed, and it defaulted to the catalogue until session 33).
+PREDATED = {"discriminator_loss_weight": 50.0, "replacements_from_batch": False}
 # Options only replaced-token detection reads: no part of another scheme's recipe.
 RTD_ONLY = ("discriminator_loss_weight", "generator_loss_weight", "generator_hidden_size", "replacements_from_batch")
 

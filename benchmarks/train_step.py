@@ -67,12 +67,12 @@ class MatmulRecorder(TorchDispatchMode):
 
 
 def ml1m_model_and_batches(
-    family: str, scheme: str, length: int, batch_size: int, count: int, dropout: str = "default"
+    family: str, scheme: str, length: int, batch_size: int, count: int, dropout: str = "default", fused: bool = False
 ) -> tuple:
     """A model of the ML-1M size (3,418 items, hidden 64, 2 layers, 2 heads; SDPA attention) for
     sequences of ``length`` and ``count`` training batches of ``batch_size`` random full-length sequences.
     ``dropout``: the configs' own 0.1 everywhere (``"default"``), none on the attention weights
-    (``"no attention"``), or none at all (``"none"``)."""
+    (``"no attention"``), or none at all (``"none"``); ``fused``: ``SeqRecConfig.fused_loss``."""
     from transformers import BertConfig, GPT2Config
 
     from hf_seqmask import SCHEMES, SeqRecConfig, SeqRecModel
@@ -91,7 +91,8 @@ def ml1m_model_and_batches(
             max_position_embeddings=length, attention_probs_dropout_prob=attention, hidden_dropout_prob=rest,
         )  # fmt: skip
     torch.manual_seed(0)
-    model = SeqRecModel(SeqRecConfig(backbone_config=backbone, scheme=scheme, max_seq_length=length))
+    config = SeqRecConfig(backbone_config=backbone, scheme=scheme, max_seq_length=length, fused_loss=fused)
+    model = SeqRecModel(config)
     collate = SCHEMES[scheme](vocab_size=vocab, mask_token_id=1, seed=0, max_length=length)
     generator = torch.Generator().manual_seed(0)
     batches = [
@@ -111,11 +112,13 @@ def guard(
     compile_backend: str | None = None,
     bf16: bool = False,
     dropout_variants: bool = False,
+    fused_loss: bool = False,
 ) -> dict:
     """(step ms, matmuls-alone ms, ratio) of ``family`` + ``scheme`` at the ML-1M size; with
     ``compile_backend`` also the step of ``torch.compile(model, backend=...)`` on the same batches;
     ``bf16``: also the eager step under ``torch.autocast("cpu", torch.bfloat16)`` (what ``--bf16`` does);
-    ``dropout_variants``: also the eager step without attention dropout, and without any dropout."""
+    ``dropout_variants``: also the eager step without attention dropout, and without any dropout;
+    ``fused_loss``: also the eager step with the item head and loss fused (with ``bf16``: also under autocast)."""
     model, batches = ml1m_model_and_batches(family, scheme, 200, 64, steps + 2)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
@@ -135,23 +138,19 @@ def guard(
         step(batch)
         times.append(time.perf_counter() - start)
     step_ms = 1000 * statistics.median(times)
-    bf16_ms = None
-    if bf16:
-        bf16_times = []
-        for batch in batches[2:]:
-            start = time.perf_counter()
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                loss = model(**batch).loss
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            bf16_times.append(time.perf_counter() - start)
-        bf16_ms = 1000 * statistics.median(bf16_times)
+    bf16_ms = eager_step_ms(model, batches, bf16=True) if bf16 else None
     dropout_ms = {}
     if dropout_variants:  # the same step and batches, the dropout that costs less (or none: the ceiling)
         for variant in ("no attention", "none"):
             other = ml1m_model_and_batches(family, scheme, 200, 64, 0, dropout=variant)[0]
             dropout_ms[variant] = eager_step_ms(other, batches)
+    fused_ms = {}
+    if fused_loss:  # (unfused, fused) on the same batches, timed alike and back to back
+        fused = ml1m_model_and_batches(family, scheme, 200, 64, 0, fused=True)[0]
+        for variant in ("fp32", "bf16 autocast") if bf16 else ("fp32",):
+            autocast = variant != "fp32"
+            unfused_ms = eager_step_ms(model, batches, bf16=autocast)
+            fused_ms[variant] = (unfused_ms, eager_step_ms(fused, batches, bf16=autocast))
     compiled_ms = compiled_dynamic_ms = None
     if compile_backend:
         compiled_ms = compiled_step_ms(model, step, batches, compile_backend, dynamic_targets=False)
@@ -172,16 +171,19 @@ def guard(
         "compiled_dynamic_ms": compiled_dynamic_ms,
         "bf16_ms": bf16_ms,
         "dropout_ms": dropout_ms,
+        "fused_ms": fused_ms,
     }
 
 
-def eager_step_ms(model, batches: list, warmup: int = 2) -> float:
-    """Median ms of a fresh AdamW step of ``model`` over ``batches[warmup:]`` (the first ones warm it up)."""
+def eager_step_ms(model, batches: list, warmup: int = 2, bf16: bool = False) -> float:
+    """Median ms of a fresh AdamW step of ``model`` over ``batches[warmup:]`` (the first ones warm it up);
+    ``bf16``: the forward under ``torch.autocast("cpu", torch.bfloat16)`` (what the job's ``--bf16`` does)."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     times = []
     for index, batch in enumerate(batches):
         start = time.perf_counter()
-        loss = model(**batch).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(**batch).loss
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -232,6 +234,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--dropout-variants", action="store_true", help="--guard: also time the step without attention dropout / any"
     )
+    parser.add_argument(
+        "--fused-loss", action="store_true", help="--guard: also time the step with the item head and loss fused"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     if args.guard:
@@ -247,8 +252,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         profiles: list[str] = []
         for family, scheme in (("gpt2", "clm"), ("bert", "mlm")):
             measured = guard(
-                family, scheme, min(args.steps, 10), args.profile, args.compile, args.bf16, args.dropout_variants
-            )
+                family, scheme, min(args.steps, 10), args.profile, args.compile, args.bf16, args.dropout_variants,
+                args.fused_loss,
+            )  # fmt: skip
+            for variant, (unfused, ms) in measured["fused_ms"].items():
+                ratio = ms / measured["matmul_ms"]
+                print(f"{family} + {scheme}: fused loss, {variant}: {ms:.0f} ms / step against {unfused:.0f} unfused "
+                      f"({unfused / ms:.2f}x faster; {ratio:.2f}x the matmuls)")  # fmt: skip
             for variant, ms in measured["dropout_ms"].items():
                 print(f"{family} + {scheme}: dropout {variant}: {ms:.0f} ms / step "
                       f"({measured['step_ms'] / ms:.2f}x faster than dropout 0.1 everywhere)")  # fmt: skip

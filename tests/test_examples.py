@@ -55,9 +55,11 @@ def test_train_step_benchmark_runs_at_a_tiny_size(capsys):
     results = module.main(["--steps", "1"])
     assert len(results) == len(PAIRS) and all(ms > 0 for ms in results.values())
     # the ML-1M-size step against its own matmuls, and the step with cheaper dropout
-    ratios = module.main(["--guard", "--steps", "1", "--dropout-variants"])
+    ratios = module.main(["--guard", "--steps", "1", "--dropout-variants", "--fused-loss", "--bf16"])
     printed = capsys.readouterr().out
     assert "gpt2 + clm: dropout no attention:" in printed and "bert + mlm: dropout none:" in printed
+    assert "gpt2 + clm: fused loss, fp32:" in printed and "bert + mlm: fused loss, bf16 autocast:" in printed
+    assert module.ml1m_model_and_batches("bert", "mlm", 8, 2, 0, fused=True)[0].config.fused_loss is True
     no_attention = module.ml1m_model_and_batches("gpt2", "clm", 8, 2, 0, dropout="no attention")[0]
     backbone = no_attention.config.backbone_config
     assert (backbone.attn_pdrop, backbone.resid_pdrop, backbone.embd_pdrop) == (0.0, 0.1, 0.1)

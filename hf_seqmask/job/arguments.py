@@ -13,7 +13,7 @@ import torch
 from transformers import HfArgumentParser, TrainingArguments
 
 from ..data import DataArguments
-from ..modeling.configuration import DISCRIMINATOR_LOSS_WEIGHT
+from ..modeling.configuration import DISCRIMINATOR_LOSS_WEIGHT, REPLACEMENTS_FROM_BATCH
 from ..spec import SUPPORTED_PAIRS
 
 DESCRIPTION = "The main job: train a next-item recommender with one scheme, evaluate, recommend."
@@ -49,8 +49,21 @@ class ModelArguments:
             "generator of width N (ELECTRA), same family and depth"
         },
     )
-    replacements_from_batch: bool = field(
-        default=False, metadata={"help": "rtd: draw replacements among the batch's targets, not the whole catalogue"}
+    replacements_from_batch: bool | None = field(
+        default=None,
+        metadata={
+            "nargs": "?",  # the bare flag means true (as for a plain bool); absent: the scheme's default
+            "const": True,
+            "help": "rtd: draw replacements among the batch's targets (rtd's default, docs/rtd_ablation.md); "
+            "'--replacements-from-batch false': from the whole catalogue",
+        },
+    )
+    fused_loss: bool = field(
+        default=False,
+        metadata={
+            "help": "--loss full: the item head and the cross-entropy fused, a block of targets at a time with the "
+            "gradients computed in the forward (same loss to float rounding, a faster step: docs/train_step.md)"
+        },
     )
     side_feature_combiner: Literal["sum", "concat"] = field(
         default="sum",
@@ -129,6 +142,8 @@ def parse_args(argv: list[str] | None = None) -> Job:
         argv.append("--use_cpu")
     data, model, masking, job, training = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
     _check_flags(parser, model, masking, job)
+    if model.replacements_from_batch is None:  # resolved here, so metrics.json records what the run drew from
+        model.replacements_from_batch = model.scheme == "rtd" and REPLACEMENTS_FROM_BATCH
     return Job(data, model, masking, job, training)
 
 
@@ -136,14 +151,16 @@ def _check_flags(parser: HfArgumentParser, model: ModelArguments, masking: Maski
     """Exit (``parser.error``) on flags that do not fit together, naming the flag."""
     if model.loss != "full" and model.num_negatives < 1:
         parser.error(f"--loss {model.loss} needs --num-negatives >= 1, got {model.num_negatives}")
+    if model.fused_loss and model.loss != "full":
+        parser.error(f"--fused-loss fuses the full softmax with the item head: it needs --loss full, not {model.loss}")
     if masking.mask_last_item_prob and model.scheme not in ("mlm", "rtd"):
         parser.error(f"--mask-last-item-prob is for --scheme mlm|rtd, not {model.scheme}")
     rtd_flags = {
-        "--generator-hidden-size": model.generator_hidden_size,
-        "--replacements-from-batch": model.replacements_from_batch,
+        "--generator-hidden-size": model.generator_hidden_size != 0,
+        "--replacements-from-batch": model.replacements_from_batch is not None,
     }
-    for flag, value in rtd_flags.items():
-        if value and model.scheme != "rtd":
+    for flag, given in rtd_flags.items():
+        if given and model.scheme != "rtd":
             parser.error(f"{flag} is for --scheme rtd, not {model.scheme}")
     if model.generator_hidden_size < 0 or (model.generator_hidden_size and model.generator_hidden_size % model.heads):
         parser.error(

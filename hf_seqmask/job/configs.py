@@ -55,8 +55,7 @@ def model_config(args: Job, vocab_size: int, side_features: SideFeatureSpec | No
             rtd.update(
                 tie_generator=False, generator_config=backbone_config(args, vocab_size, args.generator_hidden_size)
             )
-        if args.replacements_from_batch:
-            masking["sample_from_batch"] = True
+        masking["sample_from_batch"] = args.replacements_from_batch
     return SeqRecConfig(
         backbone_config=backbone_config(args, vocab_size),
         scheme=args.scheme,
@@ -71,6 +70,7 @@ def model_config(args: Job, vocab_size: int, side_features: SideFeatureSpec | No
         multi_hot_side_features=side_features.multi_hot if side_features else (),
         context_side_features=side_features.context if side_features else (),
         side_feature_combiner=args.side_feature_combiner,
+        fused_loss=args.fused_loss,
         **rtd,
     )
 

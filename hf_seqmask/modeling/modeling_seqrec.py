@@ -26,6 +26,7 @@ from ..chunked_softmax import chunked_cross_entropy
 from ..collators import SequenceCollator
 from ..data.feature_tables import FeatureSpec
 from ..data.vocabulary import ItemVocabulary
+from ..fused_cross_entropy import fused_cross_entropy
 from ..mask_embedding import MaskEmbedding
 from .backbones import (
     build_language_model,
@@ -290,7 +291,8 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
         target_log_q: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(loss, logits)`` over the target positions of ``hidden`` (B, L, H): the configured sampled
-        loss (``sampled``), the chunked full softmax (no logits), or the full softmax with its (T, V) logits."""
+        loss (``sampled``), the fused or chunked full softmax (no logits), or the full softmax with its
+        (T, V) logits."""
         config = self.config
         traced = torch.compiler.is_compiling()
         if traced and not sampled and not config.softmax_chunk_size and not _dynamic_targets_traced():
@@ -313,6 +315,11 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
                 gbce_t=config.gbce_t,
                 num_items=self.backbone.config.vocab_size - int(self.reserved_ids.numel()),
             )
+        if config.fused_loss and not traced and has_item_head(self.backbone):
+            decoder = item_decoder(self.backbone)
+            z = head_input(self.backbone, hidden[where])  # (T, H): logits only a block of targets at a time
+            smoothing = config.label_smoothing
+            return fused_cross_entropy(z, decoder.weight, decoder.bias, targets, label_smoothing=smoothing), None
         if config.softmax_chunk_size and has_item_head(self.backbone):
             decoder = item_decoder(self.backbone)
             z = head_input(self.backbone, hidden[where])  # (T, H): the (T, V) logits are never built

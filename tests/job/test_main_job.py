@@ -11,7 +11,7 @@ from hf_seqmask import SeqRecModel
 from hf_seqmask.cli import main
 from hf_seqmask.data import ItemVocabulary
 from hf_seqmask.job import parse_args
-from hf_seqmask.modeling.configuration import DISCRIMINATOR_LOSS_WEIGHT
+from hf_seqmask.modeling.configuration import DISCRIMINATOR_LOSS_WEIGHT, REPLACEMENTS_FROM_BATCH
 
 from .._tiny import needs_index
 
@@ -185,7 +185,14 @@ def test_rtd_flags_reach_the_model_config():
     assert config.backbone_config.d_model == 64 and config.masking["sample_from_batch"] is True
     shared = model_config(parse_args(["--scheme", "rtd", "--model", "electra"]), vocab_size=50)
     assert shared.tie_generator is True and shared.discriminator_loss_weight == DISCRIMINATOR_LOSS_WEIGHT == 1.0
-    assert "sample_from_batch" not in shared.masking
+    # The ablation's finding is the default (docs/rtd_ablation.md); "false" draws from the catalogue.
+    assert shared.masking["sample_from_batch"] is REPLACEMENTS_FROM_BATCH is True
+    catalogue = parse_args(["--scheme", "rtd", "--model", "electra", "--replacements-from-batch", "false"])
+    assert model_config(catalogue, vocab_size=50).masking["sample_from_batch"] is False
+    assert catalogue.summary()["replacements_from_batch"] is False
+    assert parse_args(["--scheme", "rtd", "--model", "electra"]).summary()["replacements_from_batch"] is True
+    assert parse_args(["--scheme", "mlm"]).summary()["replacements_from_batch"] is False
+    assert "sample_from_batch" not in model_config(parse_args(["--scheme", "mlm"]), vocab_size=50).masking
 
 
 def test_attention_dropout_defaults_to_dropout_and_reaches_the_backbone():
@@ -218,6 +225,7 @@ def test_bad_dropout_flags_are_refused_with_the_flag_named(capsys, flags, messag
     [
         (["--scheme", "mlm", "--generator-hidden-size", "32"], "--generator-hidden-size is for --scheme rtd"),
         (["--scheme", "clm", "--model", "gpt2", "--replacements-from-batch"], "--replacements-from-batch is for"),
+        (["--scheme", "mlm", "--replacements-from-batch", "false"], "--replacements-from-batch is for --scheme rtd"),
         (["--scheme", "rtd", "--generator-hidden-size", "33"], "multiple of --heads"),
         (["--scheme", "rtd", "--discriminator-loss-weight", "-1"], "--discriminator-loss-weight must be >= 0"),
     ],
