@@ -19,8 +19,9 @@ from typing import Any
 
 from hf_seqmask.data.side_features import parse_side_features
 
-# Options that do not change the model a run trains (the time limit is a budget, recorded per run).
-NOT_RECIPE = ("seed", "output_dir", "max_minutes", "quiet", "threads", "cache_dir")
+# Options that do not change the model a run trains (the time limit is a budget, recorded per run; the
+# fused loss computes the same loss and gradients, to float rounding as the thread count does).
+NOT_RECIPE = ("seed", "output_dir", "max_minutes", "quiet", "threads", "cache_dir", "fused_loss")
 # What a run that predates an option trained with: the job's behaviour before the option existed
 # (the rtd detection weight was ELECTRA's 50 until the ablation made 1 the default; replacements came
 # from the catalogue until the option existed, and it defaulted to the catalogue until session 33).

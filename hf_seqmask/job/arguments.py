@@ -58,11 +58,14 @@ class ModelArguments:
             "'--replacements-from-batch false': from the whole catalogue",
         },
     )
-    fused_loss: bool = field(
-        default=False,
+    fused_loss: bool | None = field(
+        default=None,
         metadata={
+            "nargs": "?",  # the bare flag means true; absent: on with --loss full
+            "const": True,
             "help": "--loss full: the item head and the cross-entropy fused, a block of targets at a time with the "
-            "gradients computed in the forward (same loss to float rounding, a faster step: docs/train_step.md)"
+            "gradients computed in the forward (same loss to float rounding, a faster step: docs/train_step.md); "
+            "on by default with --loss full, '--fused-loss false' materialises the (targets x items) logits",
         },
     )
     side_feature_combiner: Literal["sum", "concat"] = field(
@@ -142,8 +145,11 @@ def parse_args(argv: list[str] | None = None) -> Job:
         argv.append("--use_cpu")
     data, model, masking, job, training = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
     _check_flags(parser, model, masking, job)
-    if model.replacements_from_batch is None:  # resolved here, so metrics.json records what the run drew from
+    # Defaults that depend on other options, resolved here so that metrics.json records what the run did.
+    if model.replacements_from_batch is None:
         model.replacements_from_batch = model.scheme == "rtd" and REPLACEMENTS_FROM_BATCH
+    if model.fused_loss is None:
+        model.fused_loss = model.loss == "full"
     return Job(data, model, masking, job, training)
 
 
@@ -151,7 +157,7 @@ def _check_flags(parser: HfArgumentParser, model: ModelArguments, masking: Maski
     """Exit (``parser.error``) on flags that do not fit together, naming the flag."""
     if model.loss != "full" and model.num_negatives < 1:
         parser.error(f"--loss {model.loss} needs --num-negatives >= 1, got {model.num_negatives}")
-    if model.fused_loss and model.loss != "full":
+    if model.fused_loss is True and model.loss != "full":
         parser.error(f"--fused-loss fuses the full softmax with the item head: it needs --loss full, not {model.loss}")
     if masking.mask_last_item_prob and model.scheme not in ("mlm", "rtd"):
         parser.error(f"--mask-last-item-prob is for --scheme mlm|rtd, not {model.scheme}")

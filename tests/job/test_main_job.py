@@ -195,6 +195,18 @@ def test_rtd_flags_reach_the_model_config():
     assert "sample_from_batch" not in model_config(parse_args(["--scheme", "mlm"]), vocab_size=50).masking
 
 
+def test_fused_loss_is_on_with_the_full_softmax_and_can_be_turned_off(capsys):
+    from hf_seqmask.job import model_config
+
+    assert model_config(parse_args([]), vocab_size=50).fused_loss is True
+    assert parse_args(["--fused-loss", "false"]).summary()["fused_loss"] is False
+    sampled = parse_args(["--loss", "sampled_softmax", "--num-negatives", "4"])
+    assert sampled.summary()["fused_loss"] is False and model_config(sampled, vocab_size=50).fused_loss is False
+    with pytest.raises(SystemExit):
+        parse_args(["--loss", "bce", "--num-negatives", "4", "--fused-loss"])
+    assert "it needs --loss full, not bce" in capsys.readouterr().err
+
+
 def test_attention_dropout_defaults_to_dropout_and_reaches_the_backbone():
     from hf_seqmask.job import backbone_config
 
