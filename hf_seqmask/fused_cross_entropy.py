@@ -43,9 +43,11 @@ class _FusedCrossEntropy(torch.autograd.Function):
         num_targets, num_items = hidden.shape[0], weight.shape[0]
         with torch.autocast(device_type, enabled=False):  # the dtypes are chosen here, once
             h, w = hidden.to(matmul_dtype), weight.to(matmul_dtype)
-            grad_hidden = torch.empty(hidden.shape, dtype=softmax_dtype, device=hidden.device)
-            grad_weight = torch.zeros(weight.shape, dtype=softmax_dtype, device=weight.device)
-            grad_bias = None if bias is None else torch.zeros(num_items, dtype=softmax_dtype, device=bias.device)
+            # Without gradients (evaluation) nothing is kept: (0, H) and (0,) placeholders.
+            targets_kept, items_kept = (num_targets, num_items) if with_gradients else (0, 0)
+            grad_hidden = torch.empty((targets_kept, h.shape[1]), dtype=softmax_dtype, device=hidden.device)
+            grad_weight = torch.zeros((items_kept, w.shape[1]), dtype=softmax_dtype, device=weight.device)
+            grad_bias = None if bias is None else torch.zeros(items_kept, dtype=softmax_dtype, device=bias.device)
             total = torch.zeros((), dtype=softmax_dtype, device=hidden.device)
             for start in range(0, num_targets, rows):
                 block, block_targets = h[start : start + rows], targets[start : start + rows]
