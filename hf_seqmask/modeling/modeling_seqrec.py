@@ -315,15 +315,18 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
                 gbce_t=config.gbce_t,
                 num_items=self.backbone.config.vocab_size - int(self.reserved_ids.numel()),
             )
-        if config.fused_loss and not traced and has_item_head(self.backbone):
+        fused = config.fused_loss and not traced  # (a custom autograd Function: eager only)
+        if (fused or config.softmax_chunk_size) and has_item_head(self.backbone):
             decoder = item_decoder(self.backbone)
-            z = head_input(self.backbone, hidden[where])  # (T, H): logits only a block of targets at a time
-            smoothing = config.label_smoothing
-            return fused_cross_entropy(z, decoder.weight, decoder.bias, targets, label_smoothing=smoothing), None
-        if config.softmax_chunk_size and has_item_head(self.backbone):
-            decoder = item_decoder(self.backbone)
-            z = head_input(self.backbone, hidden[where])  # (T, H): the (T, V) logits are never built
-            loss = chunked_cross_entropy(z, decoder.weight, decoder.bias, targets, chunk_size=config.softmax_chunk_size)
+            z = head_input(self.backbone, hidden[where])  # (T, H): the (T, V) logits are never built whole
+            if fused:  # SeqRecConfig refuses fused_loss together with softmax_chunk_size
+                loss = fused_cross_entropy(
+                    z, decoder.weight, decoder.bias, targets, label_smoothing=config.label_smoothing
+                )
+            else:
+                loss = chunked_cross_entropy(
+                    z, decoder.weight, decoder.bias, targets, chunk_size=config.softmax_chunk_size
+                )
             return loss, None
         logits = item_logits(self.backbone, hidden[where])  # (T, V)
         if traced:  # T is symbolic (dynamic targets traced): no branch on it
