@@ -118,16 +118,10 @@ def guard(
     ``compile_backend`` also the step of ``torch.compile(model, backend=...)`` on the same batches;
     ``bf16``: also the eager step under ``torch.autocast("cpu", torch.bfloat16)`` (what ``--bf16`` does);
     ``dropout_variants``: also the eager step without attention dropout, and without any dropout;
-    ``fused_loss``: also the eager step with the item head and loss fused (with ``bf16``: also under autocast)."""
+    ``fused_loss``: also the eager step with the item head and loss fused (with ``bf16``: also under autocast).
+    The levers together, timed in turns: ``benchmarks/step_levers.py``."""
     model, batches = ml1m_model_and_batches(family, scheme, 200, 64, steps + 2)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-
-    def step(batch: dict, forward=model) -> None:
-        loss = forward(**batch).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
+    step = step_of(model)
     step(batches[0])  # warm-up
     recorder = MatmulRecorder()
     with recorder:
@@ -173,6 +167,19 @@ def guard(
         "dropout_ms": dropout_ms,
         "fused_ms": fused_ms,
     }
+
+
+def step_of(model):
+    """A training step of ``model`` with its own AdamW: ``step(batch, forward=model)``."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def step(batch: dict, forward=model) -> None:
+        loss = forward(**batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return step
 
 
 def eager_step_ms(model, batches: list, warmup: int = 2, bf16: bool = False) -> float:

@@ -67,6 +67,18 @@ def test_train_step_benchmark_runs_at_a_tiny_size(capsys):
     assert set(ratios) == {"gpt2-clm", "bert-mlm"} and all(0 < ratio < float("inf") for ratio in ratios.values())
 
 
+def test_step_levers_benchmark_runs_at_a_tiny_size(capsys):
+    spec = importlib.util.spec_from_file_location("step_levers", EXAMPLES.parent / "benchmarks" / "step_levers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(["--rounds", "1", "--backend", "aot_eager", "--length", "16", "--batch-size", "4"])
+    levers = {f"{way}, {name}" for way in ("eager", "compiled") for name, _ in module.LEVERS}
+    variants = {"eager", "matmuls alone"} | levers
+    assert set(results) == {"gpt2-clm", "bert-mlm"} and all(set(r) == variants for r in results.values())
+    assert all(ms > 0 for r in results.values() for ms in r.values())
+    assert "| bert | mlm | compiled, fused, no attention dropout |" in capsys.readouterr().out
+
+
 def test_scale_benchmark_runs_at_a_tiny_size():
     spec = importlib.util.spec_from_file_location("scale", EXAMPLES.parent / "benchmarks" / "scale.py")
     module = importlib.util.module_from_spec(spec)

@@ -315,7 +315,7 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
                 gbce_t=config.gbce_t,
                 num_items=self.backbone.config.vocab_size - int(self.reserved_ids.numel()),
             )
-        fused = config.fused_loss and not traced  # (a custom autograd Function: eager only)
+        fused = config.fused_loss  # (a custom op: traced whole, as one call, under dynamic targets)
         if (fused or config.softmax_chunk_size) and has_item_head(self.backbone):
             decoder = item_decoder(self.backbone)
             z = head_input(self.backbone, hidden[where])  # (T, H): the (T, V) logits are never built whole

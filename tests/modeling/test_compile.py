@@ -38,6 +38,37 @@ def test_compiled_step_with_dynamic_targets_scores_the_targets_only_and_equals_e
             model.zero_grad()
 
 
+@pytest.mark.parametrize(("family", "scheme"), [("gpt2", "clm"), ("bert", "mlm")])
+def test_the_fused_loss_is_traced_whole_and_equals_the_materialised_softmax(family, scheme):
+    # fused_loss is a custom op: one opaque call in the graph, no break, its own backward.
+    fused, plain = tiny_model(family, scheme, fused_loss=True).eval(), tiny_model(family, scheme).eval()
+    fused.load_state_dict(plain.state_dict())
+    batches = [plain.data_collator("train", seed=0)(sessions(8, seed=seed)) for seed in (2, 3)]
+    expected = []
+    for batch in batches:
+        out = plain(**batch)
+        out.loss.backward()
+        expected.append((out.loss.detach(), _grads(plain)))
+        plain.zero_grad()
+    torch._dynamo.reset()
+    with torch._dynamo.config.patch(capture_dynamic_output_shape_ops=True):
+        explanation = torch._dynamo.explain(fused)(**batches[0])
+        assert explanation.graph_break_count == 0, [str(b.reason) for b in explanation.break_reasons]
+        graph_ops = {str(node.target) for graph in explanation.graphs for node in graph.graph.nodes}
+        assert "hf_seqmask.fused_cross_entropy.default" in graph_ops
+        compiled = torch.compile(fused, backend="aot_eager", fullgraph=True)
+        for batch, (loss, grads) in zip(batches, expected, strict=True):
+            out = compiled(**batch)
+            assert out.logits is None  # no (T, V) logits: the fused head never builds them
+            out.loss.backward()
+            torch.testing.assert_close(out.loss.detach(), loss, rtol=1e-5, atol=1e-6)
+            for got, want in zip(_grads(fused), grads, strict=True):
+                assert (got is None) == (want is None)
+                if got is not None:
+                    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+            fused.zero_grad()
+
+
 def _grads(model):
     return [None if p.grad is None else p.grad.clone() for p in model.parameters()]
 

@@ -1,0 +1,96 @@
+"""The training step's levers together, timed in turns, against the step's own matrix multiplies.
+
+On the guard's model and batches (``benchmarks/train_step.py --guard``: GPT-2 + clm and BERT + mlm,
+batch 64 x 200, hidden 64, 3,418 items, 2 threads) this times, per step:
+
+- the recipe's eager step (dropout 0.1 everywhere, the materialised full softmax);
+- the item head fused with its loss (``SeqRecConfig(fused_loss=True)``), then also without attention
+  dropout, then without any dropout (the ceiling: what dropout costs);
+- each of the three fused steps compiled (``torch.compile``, dynamic targets: the masked step scores
+  its T targets only; the fused loss is a custom op, one call in the graph);
+- the step's matrix multiplies alone (recorded from the recipe's step, run on fresh tensors).
+
+The variants take turns, one step each per round, so the machine's drift (this 2-core VM's speed moved
+~30% within minutes in session 33) falls on all of them alike; each is the median over the rounds.
+
+Run:
+    python benchmarks/step_levers.py                          # 10 rounds, inductor
+    python benchmarks/step_levers.py --rounds 1 --backend aot_eager --length 16 --batch-size 4  # the tests' size
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from train_step import MatmulRecorder, matmuls_alone, ml1m_model_and_batches, step_of
+
+LEVERS = (  # (name, dropout of ml1m_model_and_batches)
+    ("fused", "default"),
+    ("fused, no attention dropout", "no attention"),
+    ("fused, no dropout", "none"),
+)
+
+
+def levers_in_turns(
+    family: str, scheme: str, rounds: int, backend: str, length: int = 200, batch_size: int = 64
+) -> dict[str, float]:
+    """Median ms per step of each variant (see the module's docstring) and of ``"matmuls alone"``, on
+    batches of ``batch_size`` sequences of ``length`` items."""
+    model, batches = ml1m_model_and_batches(family, scheme, length, batch_size, rounds + 2)
+    recipe = step_of(model)
+    recipe(batches[0])  # warm-up
+    recorder = MatmulRecorder()
+    with recorder:
+        recipe(batches[1])
+    steps = {"eager": recipe}
+    torch._dynamo.reset()
+    for name, dropout in LEVERS:
+        fused = ml1m_model_and_batches(family, scheme, length, batch_size, 0, dropout=dropout, fused=True)[0]
+        steps[f"eager, {name}"] = step_of(fused)
+        compiled = step_of(fused)  # its own optimizer; the same parameters (timing only)
+        forward = torch.compile(fused, backend=backend)
+        steps[f"compiled, {name}"] = lambda batch, step=compiled, forward=forward: step(batch, forward)
+    times: dict[str, list[float]] = {name: [] for name in (*steps, "matmuls alone")}
+    with torch._dynamo.config.patch(capture_dynamic_output_shape_ops=True):  # read when a graph compiles
+        for step in steps.values():
+            for batch in batches[:2]:  # warm-up; the compiled ones compile here
+                step(batch)
+        for batch in batches[2:]:
+            for name, step in steps.items():
+                start = time.perf_counter()
+                step(batch)
+                times[name].append(time.perf_counter() - start)
+            times["matmuls alone"].append(matmuls_alone(recorder.calls, 1))
+    return {name: 1000 * statistics.median(seconds) for name, seconds in times.items()}
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10, help="steps per variant, taken in turns")
+    parser.add_argument("--backend", default="inductor", help="torch.compile's backend")
+    parser.add_argument("--length", type=int, default=200, help="items per sequence (the guard's 200)")
+    parser.add_argument("--batch-size", type=int, default=64, help="sequences per batch (the guard's 64)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    results = {}
+    print("| model | scheme | variant | ms / step | step / matmuls | eager recipe / variant |")
+    print("|---|---|---|---|---|---|")
+    for family, scheme in (("gpt2", "clm"), ("bert", "mlm")):
+        results[f"{family}-{scheme}"] = measured = levers_in_turns(
+            family, scheme, args.rounds, args.backend, args.length, args.batch_size
+        )
+        floor, recipe = measured["matmuls alone"], measured["eager"]
+        for name, ms in measured.items():
+            print(f"| {family} | {scheme} | {name} | {ms:.0f} | {ms / floor:.2f}x | {recipe / ms:.2f}x |")
+    return results
+
+
+if __name__ == "__main__":
+    main()
