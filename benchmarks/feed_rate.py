@@ -58,14 +58,22 @@ def build_model(family: str, hidden: int, layers: int, max_length: int) -> SeqRe
     )
 
 
-def steps_per_second(model: SeqRecModel, rows: list[dict], batch: int, steps: int, device: torch.device) -> float:
+def steps_per_second(
+    model: SeqRecModel, rows: list[dict], batch: int, steps: int, device: torch.device, mode: str = "eager"
+) -> float:
+    """Training steps per second of ``model`` on ``device``: eager (``mode="eager"``, batches as wide as
+    their longest row), or ``torch.compile(model, mode=mode)`` ("default", "reduce-overhead": CUDA graphs)
+    on batches padded to ``max_seq_length``, so every step has one shape (what CUDA graphs replay)."""
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    collate = model.data_collator("train", seed=0)
+    fixed = {} if mode == "eager" else {"pad_to_multiple_of": model.config.max_seq_length}
+    collate = model.data_collator("train", seed=0, **fixed)
     batches = [
         {k: v.to(device) for k, v in collate(rows[i * batch : (i + 1) * batch]).items() if torch.is_tensor(v)}
         for i in range(min(steps, len(rows) // batch))
     ]
+    torch._dynamo.reset()
+    forward = model if mode == "eager" else torch.compile(model, mode=mode)
 
     def run(count: int) -> float:
         if device.type == "cuda":
@@ -73,13 +81,13 @@ def steps_per_second(model: SeqRecModel, rows: list[dict], batch: int, steps: in
         start = time.perf_counter()
         for i in range(count):
             optimizer.zero_grad(set_to_none=True)
-            model(**batches[i % len(batches)]).loss.backward()
+            forward(**batches[i % len(batches)]).loss.backward()
             optimizer.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
         return count / (time.perf_counter() - start)
 
-    run(3)  # warm-up: kernels, allocator
+    run(3)  # warm-up: kernels, allocator (and, compiled, the graphs: CUDA graphs record on later calls)
     return statistics.median(run(steps) for _ in range(3))
 
 
@@ -108,6 +116,10 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--workers", nargs="+", type=int, default=[0, 2, 4])
     parser.add_argument("--output", default=None)
+    parser.add_argument(
+        "--compile-modes", nargs="*", default=[], help='also the step compiled in these torch.compile modes '
+        '("default", "reduce-overhead"), on batches padded to max_length',
+    )  # fmt: skip
     args = parser.parse_args(argv)
     hidden, layers, length, batch, steps, loader_batches = (
         (16, 1, 20, 8, 3, 6) if args.tiny else (64, 2, 200, 64, 30, 60)
@@ -124,17 +136,22 @@ def main(argv: list[str] | None = None) -> str:
         "",
         "| model + scheme | device steps/s | "
         + " | ".join(f"loader {w} workers batches/s" for w in args.workers)
-        + " | best loader / steps |",
-        "|---|---|" + "---|" * len(args.workers) + "---|",
+        + " | best loader / steps |"
+        + "".join(f" compiled {m} steps/s | {m} / eager |" for m in args.compile_modes),
+        "|---|---|" + "---|" * len(args.workers) + "---|" + "---|---|" * len(args.compile_modes),
     ]
     for family in ("gpt2", "bert"):
         model = build_model(family, hidden, layers, length)
         rate = steps_per_second(model, rows, batch, steps, device)
+        compiled = [steps_per_second(model, rows, batch, steps, device, mode) for mode in args.compile_modes]
         model.cpu()
         loads = [loader_batches_per_second(model, rows, batch, w, loader_batches) for w in args.workers]
         label = "GPT-2 + clm" if family == "gpt2" else "BERT + mlm"
         lines.append(
-            f"| {label} | {rate:.1f} | " + " | ".join(f"{v:.1f}" for v in loads) + f" | {max(loads) / rate:.1f}x |"
+            f"| {label} | {rate:.1f} | "
+            + " | ".join(f"{v:.1f}" for v in loads)
+            + f" | {max(loads) / rate:.1f}x |"
+            + "".join(f" {c:.1f} | {c / rate:.2f}x |" for c in compiled)
         )
     text = "\n".join(lines) + "\n"
     print(text)

@@ -111,6 +111,31 @@ def test_collate_guard_and_eval_scale_and_feed_rate_run_at_a_tiny_size(tmp_path)
     assert "| GPT-2 + clm |" in text and "| BERT + mlm |" in text and (tmp_path / "feed.md").read_text() == text
 
 
+def test_the_gpu_session_script_parses_and_reruns_the_headline_command_with_the_next_seed():
+    import shlex
+    import subprocess
+
+    script = EXAMPLES.parent / "benchmarks" / "gpu_session.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    text = script.read_text()
+    block = text[text.index("HEADLINE=(") + len("HEADLINE=(") : text.index(")", text.index("HEADLINE=("))]
+    flags = shlex.split(block.replace('"$SIDE"', "genre,year,age,gender,occupation,hour,time_gap"))
+    headline = json.loads((EXAMPLES.parent / "docs" / "ml1m_runs" / "gpt2-clm-L200-side-d128-gpu.json").read_text())
+    assert flags == shlex.split(headline["command"].split(" -- ", 1)[1])  # one command, another seed
+    assert "--pair gpt2-clm --name $name" in text and '"${HEADLINE[@]}" --seed 2' in text
+
+
+def test_feed_rate_times_a_compiled_step_on_fixed_shape_batches():
+    feed = _benchmark("feed_rate")
+    model = feed.build_model("gpt2", 16, 1, 20)
+    rows = feed.histories(40, 20)
+    assert feed.steps_per_second(model, rows, 8, 2, feed.torch.device("cpu"), mode="default") > 0
+    short = [{"input_ids": list(range(2, 2 + n))} for n in (3, 7, 12)]  # batches as wide as their longest row
+    fixed = model.data_collator("train", seed=0, pad_to_multiple_of=model.config.max_seq_length)
+    assert {model.data_collator("train", seed=0)([row])["input_ids"].shape[1] for row in short} == {3, 7, 12}
+    assert {fixed([row])["input_ids"].shape[1] for row in short} == {20}  # one shape: CUDA graphs replay it
+
+
 @needs_index
 def test_movielens_driver_runs_a_pair_and_writes_the_table(tmp_path):
     spec = importlib.util.spec_from_file_location("movielens", EXAMPLES.parent / "benchmarks" / "movielens.py")
