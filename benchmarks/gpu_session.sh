@@ -19,8 +19,9 @@
 #   I="python3 -m pip install -q --no-index --no-deps --no-compile --target"; $I /tmp/site .whl/*.whl
 #     && $I /tmp/rbsite .whl_rb/*.whl && export PYTHONPATH=/tmp/site:$PWD HF_SEQMASK_CACHE=$PWD/.cache_ml
 #     PEERS_PYTHONPATH=/tmp/rbsite PART=1 && bash benchmarks/gpu_session.sh        (timeout_s 600)
-#   and the same with PART=2 PEER_MINUTES=1.5 (timeout_s 300).
-# A smoke run on CPU at a tiny size (ML-100K, a few steps per run, a few minutes; what the tests run):
+#   and the same with PART=2 PEER_MINUTES=1.5 SESSION_SECONDS=280 (timeout_s 300).
+# A smoke run on CPU at a tiny size (ML-100K, a few steps per run; PART=1 took 73 s in session 34; the
+# tests only parse this script and check its headline flags):
 #   SESSION_TINY=1 PART=1 bash benchmarks/gpu_session.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,10 @@ archive() {  # the device returns at most 8 files: one archive, models and check
 }
 trap archive EXIT
 left() { echo $((BUDGET - SECONDS)); }
+slot() {  # seconds for a step that must leave $1 seconds to the steps after it (at least 30: never 0 or less)
+  local t=$(( $(left) - $1 ))
+  echo $(( t < 30 ? 30 : t ))
+}
 status() { echo "$1: exit $2 at ${SECONDS}s" >> "$OUT_DIR/status.txt"; }
 
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1; nproc; $PY -c \
@@ -64,20 +69,20 @@ status() { echo "$1: exit $2 at ${SECONDS}s" >> "$OUT_DIR/status.txt"; }
 
 if [[ "$PART" == 1 ]]; then
   name=gpt2-clm-L200-side-d128-seed2-gpu
-  timeout $(( $(left) - 330 )) $PY benchmarks/movielens.py --pair gpt2-clm --name $name --runs "$OUT_DIR/runs" \
+  timeout "$(slot 330)" $PY benchmarks/movielens.py --pair gpt2-clm --name $name --runs "$OUT_DIR/runs" \
     --results "$OUT_DIR/results.md" -- "${HEADLINE[@]}" --seed 2 > "$OUT_DIR/$name.log" 2>&1
   status $name $?
-  timeout $(( $(left) - 170 )) $PY benchmarks/time_to_quality.py run gpt2-clm-L200 --name gpt2-clm-L200-side-d128-gpu \
+  timeout "$(slot 170)" $PY benchmarks/time_to_quality.py run gpt2-clm-L200 --name gpt2-clm-L200-side-d128-gpu \
     --threads 1 --output "$OUT_DIR/ttq" --work "$OUT_DIR/ttq/work" -- "${TTQ[@]}" > "$OUT_DIR/ttq.log" 2>&1
   status time_to_quality $?
-  timeout $(( $(left) - 10 )) $PY benchmarks/feed_rate.py "${FEED[@]}" --output "$OUT_DIR/feed_rate.md" \
+  timeout "$(slot 10)" $PY benchmarks/feed_rate.py "${FEED[@]}" --output "$OUT_DIR/feed_rate.md" \
     > "$OUT_DIR/feed_rate.log" 2>&1
   status feed_rate $?
 else
   $PY benchmarks/peers.py export --dataset "$DATASET" --output "$OUT_DIR/peers/data" > "$OUT_DIR/peers/export.log" 2>&1
   status export $?
   for model in SASRec BERT4Rec; do  # one after the other: each alone on the GPU
-    timeout $(( $(left) / 2 )) env PYTHONPATH="${PEERS_PYTHONPATH:+$PEERS_PYTHONPATH:}${PYTHONPATH:-}" $PEERS_PY \
+    timeout "$(slot $(( $(left) / 2 )))" env PYTHONPATH="${PEERS_PYTHONPATH:+$PEERS_PYTHONPATH:}${PYTHONPATH:-}" $PEERS_PY \
       benchmarks/peers.py run --model $model --data "$OUT_DIR/peers/data" --output "$OUT_DIR/peers" \
       "${PEER_FLAGS[@]}" > "$OUT_DIR/peers/$model.log" 2>&1
     status $model $?

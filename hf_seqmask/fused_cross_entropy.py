@@ -103,9 +103,15 @@ def _keep_gradients(ctx: Any, inputs: tuple, output: tuple) -> None:
     hidden, weight, bias = inputs[:3]
     ctx.save_for_backward(*output[1:])
     ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
+    ctx.with_gradients = inputs[6]
 
 
 def _scale_gradients(ctx: Any, grad_loss: torch.Tensor, *_unused: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+    if not ctx.with_gradients:  # only a direct call of the op can get here: fused_cross_entropy sets it
+        raise RuntimeError(
+            "hf_seqmask::fused_cross_entropy ran with with_gradients=False and kept no gradients to return: "
+            "call hf_seqmask.fused_cross_entropy.fused_cross_entropy, which sets it from grad mode"
+        )
     grad_hidden, grad_weight, grad_bias = ctx.saved_tensors
     hidden_dtype, weight_dtype, bias_dtype = ctx.dtypes
     return (

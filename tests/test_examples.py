@@ -128,12 +128,13 @@ def test_the_gpu_session_script_parses_and_reruns_the_headline_command_with_the_
 def test_feed_rate_times_a_compiled_step_on_fixed_shape_batches():
     feed = _benchmark("feed_rate")
     model = feed.build_model("gpt2", 16, 1, 20)
-    rows = feed.histories(40, 20)
-    assert feed.steps_per_second(model, rows, 8, 2, feed.torch.device("cpu"), mode="default") > 0
-    short = [{"input_ids": list(range(2, 2 + n))} for n in (3, 7, 12)]  # batches as wide as their longest row
-    fixed = model.data_collator("train", seed=0, pad_to_multiple_of=model.config.max_seq_length)
-    assert {model.data_collator("train", seed=0)([row])["input_ids"].shape[1] for row in short} == {3, 7, 12}
-    assert {fixed([row])["input_ids"].shape[1] for row in short} == {20}  # one shape: CUDA graphs replay it
+    cpu = feed.torch.device("cpu")
+    assert feed.steps_per_second(model, feed.histories(40, 20), 8, 2, cpu, mode="default", backend="aot_eager") > 0
+    short = [{"input_ids": list(range(2, 2 + n))} for n in (3, 7, 12)]  # one row a batch: as wide as the row
+    eager = feed.device_batches(model, short, 1, 3, cpu, fixed_shape=False)
+    compiled = feed.device_batches(model, short, 1, 3, cpu, fixed_shape=True)
+    assert [b["input_ids"].shape[1] for b in eager] == [3, 7, 12]
+    assert [b["input_ids"].shape[1] for b in compiled] == [20, 20, 20]  # one shape: CUDA graphs replay it
 
 
 @needs_index

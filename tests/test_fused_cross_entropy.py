@@ -37,6 +37,31 @@ def test_loss_and_gradients_equal_the_materialised_cross_entropy(rows, with_bias
         torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("targets", [7, 0])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_the_custom_op_passes_torch_opcheck(targets, with_bias):
+    # schema, fake kernel (the shapes compile sees), autograd registration and AOT dispatch
+    g = torch.Generator().manual_seed(0)
+    hidden = torch.randn(targets, 8, generator=g, requires_grad=True)
+    weight = torch.randn(30, 8, generator=g, requires_grad=True)
+    bias = torch.randn(30, generator=g, requires_grad=True) if with_bias else None
+    labels = torch.randint(0, 30, (targets,), generator=g)
+    torch.library.opcheck(
+        torch.ops.hf_seqmask.fused_cross_entropy.default, (hidden, weight, bias, labels, 3, 0.1, True, torch.float32)
+    )
+
+
+def test_the_op_called_without_gradients_refuses_a_backward():
+    hidden, weight = torch.randn(4, 8, requires_grad=True), torch.randn(30, 8, requires_grad=True)
+    op = torch.ops.hf_seqmask.fused_cross_entropy.default
+    loss = op(hidden, weight, None, torch.tensor([1, 2, 3, 4]), 2, 0.0, False, torch.float32)[0]
+    with pytest.raises(RuntimeError, match="with_gradients=False"):
+        loss.backward()
+    empty = fused_cross_entropy(hidden[:0], weight, None, torch.tensor([], dtype=torch.long))
+    empty.backward()  # no targets: loss 0, zero gradients, no NaN
+    assert float(empty.detach()) == 0.0 and not weight.grad.any() and torch.isfinite(weight.grad).all()
+
+
 def test_under_bf16_autocast_it_matches_the_unfused_head_to_bf16_rounding():
     hidden, weight, bias, targets = _problem(True, dtype=torch.float32)
     inputs = [hidden, weight, bias]
