@@ -3,10 +3,11 @@
 On the guard's model and batches (``benchmarks/train_step.py --guard``: GPT-2 + clm and BERT + mlm,
 batch 64 x 200, hidden 64, 3,418 items, 2 threads) this times, per step:
 
-- the recipe's eager step (dropout 0.1 everywhere, the materialised full softmax);
+- the guard's eager step (dropout 0.1 everywhere, the materialised full softmax), twice (``eager`` and
+  ``eager, unfused``: two models, the same step, a check on the timing);
 - the item head fused with its loss (``SeqRecConfig(fused_loss=True)``), then also without attention
   dropout, then without any dropout (the ceiling: what dropout costs);
-- each of the three fused steps compiled (``torch.compile``, dynamic targets: the masked step scores
+- each of those steps compiled (``torch.compile``, dynamic targets: the masked step scores
   its T targets only; the fused loss is a custom op, one call in the graph);
 - the step's matrix multiplies alone (recorded from the recipe's step, run on fresh tensors).
 
@@ -31,10 +32,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from train_step import MatmulRecorder, matmuls_alone, ml1m_model_and_batches, step_of
 
-LEVERS = (  # (name, dropout of ml1m_model_and_batches)
-    ("fused", "default"),
-    ("fused, no attention dropout", "no attention"),
-    ("fused, no dropout", "none"),
+LEVERS = (  # (name, dropout of ml1m_model_and_batches, fused loss)
+    ("unfused", "default", False),  # eager: the recipe's step again; compiled: what compiling alone gives
+    ("fused", "default", True),
+    ("fused, no attention dropout", "no attention", True),
+    ("fused, no dropout", "none", True),
 )
 
 
@@ -51,11 +53,11 @@ def levers_in_turns(
         recipe(batches[1])
     steps = {"eager": recipe}
     torch._dynamo.reset()
-    for name, dropout in LEVERS:
-        fused = ml1m_model_and_batches(family, scheme, length, batch_size, 0, dropout=dropout, fused=True)[0]
-        steps[f"eager, {name}"] = step_of(fused)
-        compiled = step_of(fused)  # its own optimizer; the same parameters (timing only)
-        forward = torch.compile(fused, backend=backend)
+    for name, dropout, fused_loss in LEVERS:
+        other = ml1m_model_and_batches(family, scheme, length, batch_size, 0, dropout=dropout, fused=fused_loss)[0]
+        steps[f"eager, {name}"] = step_of(other)
+        compiled = step_of(other)  # its own optimizer; the same parameters (timing only)
+        forward = torch.compile(other, backend=backend)
         steps[f"compiled, {name}"] = lambda batch, step=compiled, forward=forward: step(batch, forward)
     times: dict[str, list[float]] = {name: [] for name in (*steps, "matmuls alone")}
     with torch._dynamo.config.patch(capture_dynamic_output_shape_ops=True):  # read when a graph compiles
