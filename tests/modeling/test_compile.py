@@ -29,13 +29,7 @@ def test_compiled_step_with_dynamic_targets_scores_the_targets_only_and_equals_e
             out = compiled(**batch)
             targets = int((batch["labels"] != -100).sum())
             assert out.logits.shape == shape == (targets, model.config.backbone_config.vocab_size)
-            out.loss.backward()
-            torch.testing.assert_close(out.loss.detach(), loss, rtol=1e-5, atol=1e-6)
-            for got, want in zip(_grads(model), grads, strict=True):
-                assert (got is None) == (want is None)
-                if got is not None:
-                    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
-            model.zero_grad()
+            _assert_same_step(model, out.loss, loss, grads)
 
 
 @pytest.mark.parametrize(("family", "scheme"), [("gpt2", "clm"), ("bert", "mlm")])
@@ -60,13 +54,18 @@ def test_the_fused_loss_is_traced_whole_and_equals_the_materialised_softmax(fami
         for batch, (loss, grads) in zip(batches, expected, strict=True):
             out = compiled(**batch)
             assert out.logits is None  # no (T, V) logits: the fused head never builds them
-            out.loss.backward()
-            torch.testing.assert_close(out.loss.detach(), loss, rtol=1e-5, atol=1e-6)
-            for got, want in zip(_grads(fused), grads, strict=True):
-                assert (got is None) == (want is None)
-                if got is not None:
-                    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
-            fused.zero_grad()
+            _assert_same_step(fused, out.loss, loss, grads)
+
+
+def _assert_same_step(model, loss, want_loss, want_grads):
+    """Backward of ``loss`` through ``model``: the loss and every gradient as expected; gradients zeroed after."""
+    loss.backward()
+    torch.testing.assert_close(loss.detach(), want_loss, rtol=1e-5, atol=1e-6)
+    for got, want in zip(_grads(model), want_grads, strict=True):
+        assert (got is None) == (want is None)
+        if got is not None:
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+    model.zero_grad()
 
 
 def _grads(model):
