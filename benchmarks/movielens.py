@@ -58,7 +58,8 @@ def setup_of(args: dict, summary: dict) -> str:
         f"d={args['hidden_size']}x{args['layers']} layers x{args['heads']} heads",
         f"lr {args['learning_rate']:g}",
         f"dropout {args['dropout']:g}"
-        + ("" if args.get("attention_dropout") is None else f" (attention {args['attention_dropout']:g})"),
+        + ("" if args.get("attention_dropout") is None else f" (attention {args['attention_dropout']:g})")
+        + (" (attention per key)" if args.get("attention_dropout_unit") == "key" else ""),
         f"batch {args['batch_size']}",
         loss,
     ]

@@ -5,8 +5,9 @@ batch 64 x 200, hidden 64, 3,418 items, 2 threads) this times, per step:
 
 - the guard's eager step (dropout 0.1 everywhere, the materialised full softmax), twice (``eager`` and
   ``eager, unfused``: two models, the same step, a check on the timing);
-- the item head fused with its loss (``SeqRecConfig(fused_loss=True)``), then also without attention
-  dropout, then without any dropout (the ceiling: what dropout costs);
+- the item head fused with its loss (``SeqRecConfig(fused_loss=True)``), then also with attention
+  dropout per key (``attention_dropout_unit="key"``: SDPA keeps its fused kernel), then without
+  attention dropout, then without any dropout (the ceiling: what dropout costs);
 - each of those steps compiled (``torch.compile``, dynamic targets: the masked step scores
   its T targets only; the fused loss is a custom op, one call in the graph);
 - the step's matrix multiplies alone (recorded from the recipe's step, run on fresh tensors).
@@ -35,6 +36,7 @@ from train_step import MatmulRecorder, matmuls_alone, ml1m_model_and_batches, st
 LEVERS = (  # (name, dropout of ml1m_model_and_batches, fused loss)
     ("unfused", "default", False),  # eager: the recipe's step again; compiled: what compiling alone gives
     ("fused", "default", True),
+    ("fused, attention dropout per key", "key", True),
     ("fused, no attention dropout", "no attention", True),
     ("fused, no dropout", "none", True),
 )

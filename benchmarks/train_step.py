@@ -71,7 +71,8 @@ def ml1m_model_and_batches(
 ) -> tuple:
     """A model of the ML-1M size (3,418 items, hidden 64, 2 layers, 2 heads; SDPA attention) for
     sequences of ``length`` and ``count`` training batches of ``batch_size`` random full-length sequences.
-    ``dropout``: the configs' own 0.1 everywhere (``"default"``), none on the attention weights
+    ``dropout``: the configs' own 0.1 everywhere (``"default"``), 0.1 everywhere with attention dropout
+    per key (``"key"``: ``SeqRecConfig.attention_dropout_unit``), none on the attention weights
     (``"no attention"``), or none at all (``"none"``); ``fused``: ``SeqRecConfig.fused_loss``."""
     from transformers import BertConfig, GPT2Config
 
@@ -91,7 +92,10 @@ def ml1m_model_and_batches(
             max_position_embeddings=length, attention_probs_dropout_prob=attention, hidden_dropout_prob=rest,
         )  # fmt: skip
     torch.manual_seed(0)
-    config = SeqRecConfig(backbone_config=backbone, scheme=scheme, max_seq_length=length, fused_loss=fused)
+    unit = "key" if dropout == "key" else "weight"
+    config = SeqRecConfig(
+        backbone_config=backbone, scheme=scheme, max_seq_length=length, fused_loss=fused, attention_dropout_unit=unit
+    )
     model = SeqRecModel(config)
     collate = SCHEMES[scheme](vocab_size=vocab, mask_token_id=1, seed=0, max_length=length)
     generator = torch.Generator().manual_seed(0)

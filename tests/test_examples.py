@@ -76,7 +76,9 @@ def test_step_levers_benchmark_runs_at_a_tiny_size(capsys):
     variants = {"eager", "matmuls alone"} | levers
     assert set(results) == {"gpt2-clm", "bert-mlm"} and all(set(r) == variants for r in results.values())
     assert all(ms > 0 for r in results.values() for ms in r.values())
-    assert "| bert | mlm | compiled, fused, no attention dropout |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| bert | mlm | compiled, fused, no attention dropout |" in printed
+    assert "| gpt2 | clm | eager, fused, attention dropout per key |" in printed
 
 
 def test_scale_benchmark_runs_at_a_tiny_size():

@@ -34,6 +34,13 @@ class ModelArguments:
             "--dropout. 0 skips the (B, heads, L, L) random masks and lets SDPA use its fused kernel on the CPU"
         },
     )
+    attention_dropout_unit: Literal["weight", "key"] = field(
+        default="weight",
+        metadata={
+            "help": "what attention dropout drops: each attention weight (HF's own) or each key's value per "
+            "head, for every query (same expectation; SDPA keeps its fused kernel on the CPU; GPT-2, BERT, ELECTRA)"
+        },
+    )
     loss: Literal["full", "sampled_softmax", "bce", "gbce"] = "full"
     num_negatives: int = field(default=0, metadata={"help": "negatives per batch for the sampled losses"})
     gbce_t: float = field(default=0.75, metadata={"help": "gBCE calibration t"})
@@ -179,6 +186,8 @@ def _check_flags(parser: HfArgumentParser, model: ModelArguments, masking: Maski
             parser.error(f"--{name.replace('_', '-')} must be in [0, 1), got {rate}")
     if model.attention_dropout is not None and model.model == "xlnet":
         parser.error("--attention-dropout is not separate in XLNet (one rate, --dropout), got --model xlnet")
+    if model.attention_dropout_unit == "key" and model.model == "xlnet":
+        parser.error("--attention-dropout-unit key needs GPT-2, BERT or ELECTRA (XLNet has its own attention)")
     for name in ("generator_loss_weight", "discriminator_loss_weight"):
         if not getattr(model, name) >= 0:
             parser.error(f"--{name.replace('_', '-')} must be >= 0, got {getattr(model, name)}")

@@ -71,6 +71,7 @@ def model_config(args: Job, vocab_size: int, side_features: SideFeatureSpec | No
         context_side_features=side_features.context if side_features else (),
         side_feature_combiner=args.side_feature_combiner,
         fused_loss=args.fused_loss,
+        attention_dropout_unit=args.attention_dropout_unit,
         **rtd,
     )
 

@@ -11,6 +11,7 @@ from .. import losses, spec
 from .._checks import check_bool, check_int_at_least, check_names_of
 from ..reserved import MASK_TOKEN_ID, PAD_TOKEN_ID
 from .backbones import max_positions
+from .key_dropout import ATTENTION_DROPOUT_UNITS
 
 SCHEME_NAMES = ("clm", "mlm", "plm", "rtd")
 SIDE_COMBINERS = ("sum", "concat")
@@ -90,6 +91,10 @@ class SeqRecConfig(PretrainedConfig):
             (:mod:`hf_seqmask.fused_cross_entropy`; same loss and gradients to float rounding; training
             outputs then carry no logits). The step's fastest full softmax on a CPU
             (docs/train_step.md); not used by ``rtd`` training (its generator samples from the logits).
+        attention_dropout_unit: what the backbone's attention dropout drops: ``"weight"`` (HF's own, each
+            attention weight) or ``"key"`` (each key's value vector per head, for every query: the same
+            expectation, a (B, heads, L, 1) mask, and SDPA keeps its fused kernel on a CPU;
+            :mod:`hf_seqmask.modeling.key_dropout`). GPT-2, BERT and ELECTRA; XLNet has its own attention.
     """
 
     model_type = "hf_seqmask"
@@ -121,12 +126,14 @@ class SeqRecConfig(PretrainedConfig):
         sparse_item_embeddings: bool = False,
         label_smoothing: float = 0.0,
         fused_loss: bool = False,
+        attention_dropout_unit: str = "weight",
         **kwargs: Any,
     ) -> None:
         self.backbone_config = _as_config(backbone_config)
         self.generator_config = _as_config(generator_config)
         _check_choice("scheme", scheme, SCHEME_NAMES)
         _check_choice("side_feature_combiner", side_feature_combiner, SIDE_COMBINERS)
+        _check_choice("attention_dropout_unit", attention_dropout_unit, ATTENTION_DROPOUT_UNITS)
         side_features = _checked_side_features(side_features, multi_hot_side_features)
         check_names_of(
             "context_side_features", context_side_features, sorted(side_features), allowed_name="side_features"
@@ -161,6 +168,7 @@ class SeqRecConfig(PretrainedConfig):
         self.label_smoothing = label_smoothing
         self.context_side_features = list(context_side_features)
         self.fused_loss = fused_loss
+        self.attention_dropout_unit = attention_dropout_unit
         kwargs["pad_token_id"] = pad_token_id  # PreTrainedConfig takes it as a keyword
         super().__init__(**kwargs)
         if self.backbone_config is not None:  # HF also builds a bare config (no backbone) to diff against
@@ -171,10 +179,19 @@ class SeqRecConfig(PretrainedConfig):
         """The backbone's position table size (``None``: relative positions, as XLNet's)."""
         return max_positions(self.backbone_config)
 
+    @property
+    def _generator_family(self) -> str | None:
+        return None if self.generator_config is None else self.generator_config.model_type
+
     def _check_spec(self) -> None:
         """The pair, the width and the masking options fit together (errors name the option)."""
         backbone = cast(PretrainedConfig, self.backbone_config)  # called only with a backbone
         spec.check_pair(backbone.model_type, self.scheme)
+        if self.attention_dropout_unit == "key" and "xlnet" in (backbone.model_type, self._generator_family):
+            raise ValueError(
+                "Invalid attention_dropout_unit='key': XLNet computes its own attention (one dropout rate, "
+                "per weight); use 'weight'"
+            )
         positions = self.max_positions
         if self.max_seq_length is not None and positions is not None and self.max_seq_length > positions:
             raise ValueError(

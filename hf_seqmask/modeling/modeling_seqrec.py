@@ -40,6 +40,7 @@ from .backbones import (
 )
 from .configuration import SeqRecConfig
 from .embeddings import MultiHotEmbedding, combine, hide_item_keep_context, side_embedding_layers
+from .key_dropout import use_key_dropout
 from .outputs import SeqRecOutput
 from .saving import SeqRecSavingMixin
 from .serving import SeqRecServingMixin
@@ -109,6 +110,10 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
                 if config.generator_config is None:
                     raise ValueError("scheme='rtd' with tie_generator=False needs generator_config")
                 self.generator = build_language_model(config.generator_config, "mlm")
+        if config.attention_dropout_unit == "key":
+            for lm in (self.backbone, self.generator):
+                if lm is not None:
+                    use_key_dropout(lm)
         # rtd: how many replacement draws this model has made; saved in checkpoints, so a resumed run
         # continues the draws of the uninterrupted one (each draw's generator is keyed by it).
         self.register_buffer("replacement_draws", torch.zeros((), dtype=torch.long), persistent=config.scheme == "rtd")

@@ -218,11 +218,20 @@ def test_attention_dropout_defaults_to_dropout_and_reaches_the_backbone():
     assert (bert.attention_probs_dropout_prob, bert.hidden_dropout_prob) == (0.05, 0.3)
 
 
+def test_attention_dropout_unit_reaches_the_model_config():
+    from hf_seqmask.job import model_config
+
+    assert model_config(parse_args([]), vocab_size=50).attention_dropout_unit == "weight"
+    per_key = parse_args(["--model", "gpt2", "--scheme", "clm", "--attention-dropout-unit", "key"])
+    assert model_config(per_key, vocab_size=50).attention_dropout_unit == "key"
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
         (["--model", "xlnet", "--attention-dropout", "0"], "--attention-dropout is not separate in XLNet"),
         (["--attention-dropout", "1"], "--attention-dropout must be in [0, 1), got 1.0"),
+        (["--model", "xlnet", "--scheme", "plm", "--attention-dropout-unit", "key"], "--attention-dropout-unit key"),
         (["--dropout", "-0.1"], "--dropout must be in [0, 1), got -0.1"),
     ],
 )
