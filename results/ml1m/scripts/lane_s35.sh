@@ -3,6 +3,8 @@
 # xlnet-plm-L50-d128-side-e120 start again, as three 1-thread lanes side by side (issue 21): the command
 # of xlnet-plm-L50-d128-side (0.1527, seed 0, cut by its 55-minute limit) with an epoch budget
 # (120 epochs; --max-minutes 170 only as a guard). Lane a: seed 0; b: seed 1; c: seed 2.
+# Lane c was stopped at epoch ~7: three lanes on the 2 cores ran at ~1.6 min an epoch (the VM had ~20%
+# steal time that day), too slow to finish in the session; seed 2 is the next session's, alone.
 # Checkpoints every validation (5 epochs): `RESUME=1 bash lane_s35.sh a` goes on from the newest one.
 cd /work/runs && export PYTHONPATH=/work/runs && . /work/main/.venv/bin/activate
 resume=${RESUME:+--resume_from_checkpoint true}
