@@ -3,8 +3,9 @@
 # xlnet-plm-L50-d128-side-e120 start again, as three 1-thread lanes side by side (issue 21): the command
 # of xlnet-plm-L50-d128-side (0.1527, seed 0, cut by its 55-minute limit) with an epoch budget
 # (120 epochs; --max-minutes 170 only as a guard). Lane a: seed 0; b: seed 1; c: seed 2.
-# Lane c was stopped at epoch ~7: three lanes on the 2 cores ran at ~1.6 min an epoch (the VM had ~20%
-# steal time that day), too slow to finish in the session; seed 2 is the next session's, alone.
+# Lanes c and b were stopped at epochs ~7 and ~11: with three lanes (then two beside a third, shorter
+# lane) on the 2 cores an epoch took ~2 minutes (the VM had ~20% steal time that day), too slow to finish
+# in the session. Seed 0 (lane a) runs on; seeds 1 and 2 are the next session's, two lanes from its start.
 # Checkpoints every validation (5 epochs): `RESUME=1 bash lane_s35.sh a` goes on from the newest one.
 cd /work/runs && export PYTHONPATH=/work/runs && . /work/main/.venv/bin/activate
 resume=${RESUME:+--resume_from_checkpoint true}
