@@ -95,6 +95,8 @@ class SeqRecConfig(PretrainedConfig):
             attention weight) or ``"key"`` (each key's value vector per head, for every query: the same
             expectation, a (B, heads, L, 1) mask, and SDPA keeps its fused kernel on a CPU;
             :mod:`hf_seqmask.modeling.key_dropout`). GPT-2, BERT and ELECTRA; XLNet has its own attention.
+            With ``"key"`` the backbone runs that attention function (SDPA outside training): an
+            ``attn_implementation=`` given to ``from_pretrained`` does not override it.
     """
 
     model_type = "hf_seqmask"

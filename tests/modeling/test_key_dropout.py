@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers import AttentionInterface
 
 from hf_seqmask import SeqRecConfig, SeqRecModel
 from hf_seqmask.modeling.key_dropout import KEY_DROPOUT_ATTENTION, key_dropout_sdpa_attention
@@ -70,8 +71,53 @@ def test_training_with_key_dropout_never_sees_the_future():
             changed = logits([*items[:t], 40, *items[t + 1 :]])
             torch.testing.assert_close(changed[:t], base[:t], rtol=0, atol=1e-6)
             assert not torch.allclose(changed[t:], base[t:])
-        torch.manual_seed(0)
-        assert not torch.allclose(base, model.eval()(**every_next_item([{"input_ids": items}])).logits)
+
+
+@pytest.mark.parametrize(("family", "scheme"), [("gpt2", "clm"), ("bert", "mlm")])
+def test_training_draws_key_masks_at_the_attention_rate(family, scheme, monkeypatch):
+    # Attention dropout alone (the other sites at 0): training differs from eval only through the keys.
+    backbone = backbone_config(family)
+    if family == "gpt2":
+        backbone.attn_pdrop, backbone.resid_pdrop, backbone.embd_pdrop = 0.3, 0.0, 0.0
+    else:
+        backbone.attention_probs_dropout_prob, backbone.hidden_dropout_prob = 0.3, 0.0
+    model = SeqRecModel(SeqRecConfig(backbone_config=backbone, scheme=scheme, attention_dropout_unit="key"))
+    rates = []
+
+    def recording(module, query, key, value, attention_mask, dropout=0.0, **kwargs):
+        rates.append(dropout)
+        return key_dropout_sdpa_attention(module, query, key, value, attention_mask, dropout=dropout, **kwargs)
+
+    monkeypatch.setitem(AttentionInterface._global_mapping, KEY_DROPOUT_ATTENTION, recording)
+    batch = model.data_collator("eval", seed=0)(sessions(6, seed=5))
+    with torch.no_grad():
+        trained = model.train()(**batch).logits
+        assert rates == [0.3, 0.3]  # both layers, the config's rate
+        evaluated = model.eval()(**batch).logits
+    assert rates[2:] == [0.0, 0.0] and not torch.allclose(trained, evaluated)
+
+
+def test_in_expectation_it_is_sdpa():
+    generator = torch.Generator().manual_seed(0)
+    query, key, value = (torch.randn(1, 2, 6, 4, generator=generator).expand(20_000, -1, -1, -1) for _ in range(3))
+    torch.manual_seed(0)
+    out, _ = key_dropout_sdpa_attention(nn.Module(), query, key, value, None, dropout=0.3, is_causal=True)
+    expected = F.scaled_dot_product_attention(query[:1], key[:1], value[:1], is_causal=True).transpose(1, 2)
+    torch.testing.assert_close(out.mean(dim=0, keepdim=True), expected, rtol=0, atol=0.02)
+    assert (out - expected).abs().amax() > 0.1  # single draws do drop keys
+
+
+def test_left_padding_is_masked_as_sdpa_masks_it():
+    # With right padding a causal model never looks at the pads; left padding needs the padding mask.
+    per_weight, per_key = (model.eval() for model in _per_weight_and_per_key("gpt2", "clm"))
+    input_ids = torch.tensor([[0, 0, 5, 6, 7], [3, 4, 5, 6, 7]])
+    attention_mask = (input_ids != 0).long()
+    with torch.no_grad():
+        expected = per_weight.backbone.base_model(input_ids=input_ids, attention_mask=attention_mask)
+        got = per_key.backbone.base_model(input_ids=input_ids, attention_mask=attention_mask)
+        unmasked = per_weight.backbone.base_model(input_ids=input_ids)
+    torch.testing.assert_close(got.last_hidden_state, expected.last_hidden_state)
+    assert not torch.allclose(unmasked.last_hidden_state[0, 2:], expected.last_hidden_state[0, 2:])
 
 
 def test_the_unit_is_saved_with_the_model(tmp_path):
