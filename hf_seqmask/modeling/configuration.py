@@ -181,15 +181,12 @@ class SeqRecConfig(PretrainedConfig):
         """The backbone's position table size (``None``: relative positions, as XLNet's)."""
         return max_positions(self.backbone_config)
 
-    @property
-    def _generator_family(self) -> str | None:
-        return None if self.generator_config is None else self.generator_config.model_type
-
     def _check_spec(self) -> None:
         """The pair, the width and the masking options fit together (errors name the option)."""
         backbone = cast(PretrainedConfig, self.backbone_config)  # called only with a backbone
         spec.check_pair(backbone.model_type, self.scheme)
-        if self.attention_dropout_unit == "key" and "xlnet" in (backbone.model_type, self._generator_family):
+        generator_family = getattr(self.generator_config, "model_type", None)
+        if self.attention_dropout_unit == "key" and "xlnet" in (backbone.model_type, generator_family):
             raise ValueError(
                 "Invalid attention_dropout_unit='key': XLNet computes its own attention (one dropout rate, "
                 "per weight); use 'weight'"

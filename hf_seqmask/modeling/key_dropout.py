@@ -47,7 +47,7 @@ def key_dropout_sdpa_attention(
 
     Example:
         >>> import torch
-        >>> q = k = v = torch.randn(1, 2, 3, 4)
+        >>> q = k = v = torch.randn(1, 2, 3, 4, generator=torch.Generator().manual_seed(0))
         >>> module = torch.nn.Module()
         >>> out, _ = key_dropout_sdpa_attention(module, q, k, v, None, dropout=0.0, is_causal=True)
         >>> reference = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
