@@ -63,6 +63,8 @@ def setup_of(args: dict, summary: dict) -> str:
         f"batch {args['batch_size']}",
         loss,
     ]
+    if args.get("train_window") == "random":
+        parts.append("random training windows")
     if args["scheme"] in ("mlm", "rtd"):
         parts.append(f"mask p {args['mlm_probability']:g}, last-item rows {args.get('mask_last_item_prob', 0):g}")
     if args["scheme"] == "rtd":

@@ -180,9 +180,25 @@ def keep_most_recent(flat: np.ndarray, lengths: np.ndarray, max_length: int) -> 
     """
     if lengths.size == 0 or lengths.max() <= max_length:
         return flat, lengths
-    starts = np.cumsum(lengths) - lengths
-    position_in_row = np.arange(flat.size) - np.repeat(starts, lengths)
-    keep = position_in_row >= np.repeat(lengths - max_length, lengths)
+    return keep_windows(flat, lengths, max_length, lengths - max_length)
+
+
+def keep_windows(
+    flat: np.ndarray, lengths: np.ndarray, max_length: int, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep items ``[start, start + max_length)`` of each row longer than ``max_length`` (``starts``
+    (B,), each within ``[0, length - max_length]``); shorter rows stay whole.
+
+    Example:
+        >>> flat, lengths = keep_windows(np.array([1, 2, 3, 4, 5, 6]), np.array([4, 2]), 2, np.array([1, 0]))
+        >>> flat.tolist(), lengths.tolist()
+        ([2, 3, 5, 6], [2, 2])
+    """
+    starts = np.where(lengths > max_length, starts, 0)  # (B,)
+    row_starts = np.cumsum(lengths) - lengths
+    position_in_row = np.arange(flat.size) - np.repeat(row_starts, lengths)
+    first = np.repeat(starts, lengths)
+    keep = (position_in_row >= first) & (position_in_row < first + max_length)
     return flat[keep], np.minimum(lengths, max_length)
 
 
@@ -316,10 +332,13 @@ def pad_examples(
     emit_seen: bool,
     check_ids: Callable[[np.ndarray, np.ndarray], None],
     output_keys: Collection[str],
+    window_starts: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> PaddedBatch:
     """Read, check, truncate and right-pad a batch of examples (the collators' whole padding step).
 
-    Each row keeps its ``history_limit`` most recent items (side features alike); ``slot`` appends a
+    Each row keeps its ``history_limit`` most recent items (side features alike), or with
+    ``window_starts(lengths) -> starts`` (B,) the ``history_limit`` items from each row's start on (a
+    training window anywhere in a long row: :func:`keep_windows`); ``slot`` appends a
     position after each non-empty row's last item; the width follows :func:`padded_width`.
     ``check_ids(flat, lengths)`` refuses bad item ids; ``emit_seen`` also returns each row's items
     before its last one, before truncation; other example keys pass through (none may be one of
@@ -352,8 +371,9 @@ def pad_examples(
         over = lengths > history_limit
         truncated_rows, truncated_items = int(over.sum()), int((lengths[over] - history_limit).sum())
         original_lengths = lengths
-        flat, lengths = keep_most_recent(flat, original_lengths, history_limit)
-        side_flat = {k: keep_most_recent(v, original_lengths, history_limit)[0] for k, v in side_flat.items()}
+        starts = original_lengths - history_limit if window_starts is None else window_starts(original_lengths)
+        flat, lengths = keep_windows(flat, original_lengths, history_limit, starts)
+        side_flat = {k: keep_windows(v, original_lengths, history_limit, starts)[0] for k, v in side_flat.items()}
 
     longest = int(lengths.max()) if lengths.size else 0
     width = padded_width(longest, slot=slot, pad_to_multiple_of=pad_to_multiple_of, max_width=max_width)

@@ -16,14 +16,16 @@ import numpy as np
 import torch
 from transformers.data.data_collator import DataCollatorMixin
 
-from .. import _masking, _negatives, _padding, _seeding
+from .. import _masking, _negatives, _padding
 from .._checks import check_bool, check_choice, check_int, check_names_of
 from .._negatives import NegativeSampling
 from .._padding import PaddedBatch
 from ..reserved import IGNORE_INDEX, PAD_TOKEN_ID
+from ._batch_generators import BatchGenerators
 from ._ids import ItemIds
 
 MODES = ("train", "eval", "predict")
+TRAIN_WINDOWS = ("recent", "random")
 
 # Keys a collator writes; an input example holding one of them would be overwritten.
 OUTPUT_KEYS = frozenset(
@@ -65,7 +67,7 @@ class Masking:
 
 
 @dataclass(kw_only=True)
-class SequenceCollator(DataCollatorMixin):
+class SequenceCollator(BatchGenerators, DataCollatorMixin):
     """Base of the four collators: the options every scheme shares (use a subclass).
 
     Args:
@@ -95,6 +97,12 @@ class SequenceCollator(DataCollatorMixin):
             target included), ``max_length - 1`` in predict mode so that the predicted item lands
             where evaluation put it (see ``history_limit``); cut rows are counted in
             ``truncated_rows`` and ``truncated_items`` of this process.
+        train_window: which ``max_length`` items a longer row keeps in training: its most recent
+            (``"recent"``, default) or a window starting anywhere in the row, uniformly, drawn anew
+            for every batch (``"random"``): over the epochs a model sees the whole of long histories
+            at the cost of ``max_length`` items a row (BERT4Rec's data preparation slides a window over
+            long rows for the same reason). Evaluation and prediction always keep the most recent
+            items. Needs ``max_length``.
         pad_to_multiple_of: round the padded length up to a multiple of this, but never beyond
             ``max_length``: the batch stays as wide as the model takes (``max_length=10`` with
             ``pad_to_multiple_of=8`` pads to 8, or to 10 where a row is longer than 8).
@@ -130,6 +138,7 @@ class SequenceCollator(DataCollatorMixin):
     side_feature_pad_value: float = 0
     context_feature_keys: tuple[str, ...] = ()
     max_length: int | None = None
+    train_window: str = "recent"
     pad_to_multiple_of: int | None = None
     seed: int | None = None
     return_tensors: str = "pt"
@@ -142,18 +151,12 @@ class SequenceCollator(DataCollatorMixin):
     shared_negatives: bool | None = field(default=None, repr=False, compare=False)
     exclude_history_from_negatives: bool | None = field(default=None, repr=False, compare=False)
 
-    # Per-process state: the generator, re-created after a fork, and truncation counters.
+    # Per-process state: truncation counters (the generators' state: BatchGenerators).
     # Batches of up to this many positions build their outputs in numpy, larger ones in torch (see
     # _assemble): 16,384 int64 are 128 KiB, glibc's default threshold for handing memory back to the OS.
     _numpy_outputs_up_to: ClassVar[int] = 16_384
     truncated_rows: int = field(default=0, init=False, repr=False, compare=False)
     truncated_items: int = field(default=0, init=False, repr=False, compare=False)
-    _process_key: tuple | None = field(default=None, init=False, repr=False, compare=False)
-    _process_seed: int = field(default=0, init=False, repr=False, compare=False)
-    _calls: int = field(default=0, init=False, repr=False, compare=False)
-    _epoch: int | None = field(default=None, init=False, repr=False, compare=False)
-    _batch_offset: int = field(default=0, init=False, repr=False, compare=False)
-    _rank: int | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def predict_slot(self) -> bool:
@@ -180,6 +183,9 @@ class SequenceCollator(DataCollatorMixin):
         if not math.isfinite(self.side_feature_pad_value):
             raise ValueError(f"Invalid side_feature_pad_value={self.side_feature_pad_value!r}; must be finite")
         check_int("max_length", self.max_length, minimum=1, optional=True)
+        check_choice("train_window", self.train_window, TRAIN_WINDOWS)
+        if self.train_window == "random" and self.max_length is None:
+            raise ValueError("Invalid train_window='random' with max_length=None; a window needs max_length")
         check_int("pad_to_multiple_of", self.pad_to_multiple_of, minimum=1, optional=True)
         check_int("seed", self.seed, optional=True)
         self._check_return_tensors(self.return_tensors)
@@ -208,12 +214,12 @@ class SequenceCollator(DataCollatorMixin):
 
     def torch_call(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Collate ``features`` (a list of example dicts) into the batch of the scheme's contract."""
-        padded = self._pad(features)
         generator = None
         if self._draws():
             generator = self._get_generator()
         else:
             self._next_call()  # counted all the same: later batch indices stay right
+        padded = self._pad(features, generator)
         batch = self._assemble(padded, self._mask(padded, generator))
         if self._negative_sampler is not None and self.mode == "train":  # training: a generator exists
             negatives = cast(NegativeSampling, self.negatives)
@@ -234,44 +240,19 @@ class SequenceCollator(DataCollatorMixin):
         if value != "pt":
             raise ValueError(f"Invalid return_tensors={value!r}; only 'pt' (torch) is supported")
 
-    def _get_generator(self) -> torch.Generator:
-        """This batch's generator (see ``hf_seqmask._seeding.batch_seed``); none is kept between calls."""
-        call = self._next_call()
-        rank = self._rank if self._rank is not None and _in_worker() else None  # resolved by the main process
-        seed = _seeding.batch_seed(
-            self._process_seed, call, epoch=self._epoch, batch_offset=self._batch_offset, rank=rank
-        )
-        return _seeding.generator_from_seed(seed)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled for DataLoader workers (spawn/forkserver) at the iterator's start, in the main process:
-        the rank is resolved here, where the process group and ``RANK`` are known."""
-        state = dict(self.__dict__)
-        if not _in_worker():
-            state["_rank"] = _seeding.current_rank()
-        return state
-
     def _draws(self) -> bool:
-        """Whether this batch draws anything (masks or negatives): only training does."""
+        """Whether this batch draws anything (masks, windows or negatives): only training does."""
         return self.mode == "train"
 
-    def _next_call(self) -> int:
-        """The index of this batch among those this process collated (a new process counts from 0)."""
-        key = _seeding.process_key()
-        if self._process_key != key:  # a new process or DataLoader worker: its own count (and entropy)
-            self._process_key, self._calls = key, 0
-            self._process_seed = self.seed if self.seed is not None else _seeding.fresh_seed()
-        call, self._calls = self._calls, self._calls + 1
-        return call
+    def _draws_windows(self) -> bool:
+        return self.mode == "train" and self.train_window == "random"
 
-    def set_epoch(self, epoch: int, skipped_batches: int = 0) -> None:
-        """Key the masks of the next batches by ``(epoch, batch index)``, counting from
-        ``skipped_batches`` (the batches a resumed run skips): a resumed run then draws the masks of
-        the uninterrupted one, with any number of (non-persistent) DataLoader workers.
-        :class:`hf_seqmask.resume.CollatorEpochCallback` calls it at every epoch's start."""
-        check_int("epoch", epoch, minimum=0)
-        check_int("skipped_batches", skipped_batches, minimum=0)
-        self._epoch, self._batch_offset, self._calls = int(epoch), int(skipped_batches), 0
+    def _window_starts(self, lengths: np.ndarray, generator: torch.Generator) -> np.ndarray:
+        """(B,) int64: where each row's training window starts, uniform over ``[0, length - max_length]``
+        (0 for rows that fit). One float64 draw per row, before the scheme's own draws."""
+        spare = np.maximum(lengths - cast(int, self.max_length), 0)  # (B,)
+        uniform = torch.rand(len(lengths), generator=generator, dtype=torch.float64).numpy()
+        return np.minimum((uniform * (spare + 1)).astype(np.int64), spare)
 
     @property
     def history_limit(self) -> int | None:
@@ -290,8 +271,12 @@ class SequenceCollator(DataCollatorMixin):
     def _uses_predict_slot(self) -> bool:
         return self.mode == "predict" and self.predict_slot
 
-    def _pad(self, features: Sequence[Mapping[str, Any]]) -> PaddedBatch:
+    def _pad(self, features: Sequence[Mapping[str, Any]], generator: torch.Generator | None) -> PaddedBatch:
         key = self.input_key
+        windows = None
+        if self._draws_windows():  # training draws: a generator exists
+            batch_generator = cast(torch.Generator, generator)
+            windows = lambda lengths: self._window_starts(lengths, batch_generator)  # noqa: E731
         padded = _padding.pad_examples(
             features,
             input_key=key,
@@ -305,6 +290,7 @@ class SequenceCollator(DataCollatorMixin):
             emit_seen=self.mode == "eval" and self.eval_on_last_item_only and self.emit_seen_ids,
             check_ids=lambda flat, lengths: self._ids.check(flat, lengths, key=key),
             output_keys=OUTPUT_KEYS,
+            window_starts=windows,
         )
         self.truncated_rows += padded.truncated_rows
         self.truncated_items += padded.truncated_items
@@ -402,7 +388,3 @@ def _check_constant_along_rows(key: str, values: torch.Tensor, real: torch.Tenso
             "a context feature (context_feature_keys) must hold one value per row, as a user attribute does: "
             "a value per interaction is an ordinary side feature"
         )
-
-
-def _in_worker() -> bool:
-    return torch.utils.data.get_worker_info() is not None

@@ -59,7 +59,8 @@ class CausalCollator(SequenceCollator):
         check_perm_format(self.perm_format)
 
     def _draws(self) -> bool:
-        return self.mode == "train" and self._negative_sampler is not None  # causal targets draw nothing
+        # causal targets draw nothing: a generator only for negatives or training windows
+        return self.mode == "train" and (self._negative_sampler is not None or self._draws_windows())
 
     @property
     def predict_slot(self) -> bool:

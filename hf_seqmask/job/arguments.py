@@ -88,6 +88,14 @@ class MaskingArguments:
     mask_last_item_prob: float = field(
         default=0.0, metadata={"help": "mlm/rtd: chance of a row to have only its last item masked"}
     )
+    train_window: Literal["recent", "random"] = field(
+        default="recent",
+        metadata={
+            "help": "which --max-length items of a longer history a training row keeps: the most recent, or a "
+            "window drawn anywhere in the history for every batch (the whole history seen over the epochs at the "
+            "same cost; evaluation keeps the most recent)"
+        },
+    )
 
 
 @dataclass

@@ -46,6 +46,8 @@ def model_config(args: Job, vocab_size: int, side_features: SideFeatureSpec | No
         masking.update(mlm_probability=args.mlm_probability, mask_last_item_prob=args.mask_last_item_prob)
     if args.num_negatives:
         masking["num_negatives"] = args.num_negatives
+    if args.train_window != "recent":  # saved configs of the default stay as they were
+        masking["train_window"] = args.train_window
     rtd: dict[str, Any] = {}
     if args.scheme == "rtd":
         rtd.update(

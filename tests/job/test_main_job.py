@@ -226,6 +226,16 @@ def test_attention_dropout_unit_reaches_the_model_config():
     assert model_config(per_key, vocab_size=50).attention_dropout_unit == "key"
 
 
+def test_train_window_reaches_the_masking_spec_and_its_collators():
+    from hf_seqmask.job import model_config
+    from hf_seqmask.spec import collator_from_config
+
+    assert "train_window" not in model_config(parse_args([]), vocab_size=50).masking  # saved configs unchanged
+    windows = model_config(parse_args(["--max-length", "20", "--train-window", "random"]), vocab_size=50)
+    assert windows.masking["train_window"] == "random"
+    assert collator_from_config(windows).train_window == "random"
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
