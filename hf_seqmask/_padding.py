@@ -194,7 +194,12 @@ def keep_windows(
         >>> flat.tolist(), lengths.tolist()
         ([2, 3, 5, 6], [2, 2])
     """
-    starts = np.where(lengths > max_length, starts, 0)  # (B,)
+    spare = np.maximum(lengths - max_length, 0)  # (B,)
+    outside = ((starts < 0) | (starts > spare)) & (spare > 0)
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        raise ValueError(f"row {row}: window start {int(starts[row])} outside [0, {int(spare[row])}]")
+    starts = np.where(spare > 0, starts, 0)
     row_starts = np.cumsum(lengths) - lengths
     position_in_row = np.arange(flat.size) - np.repeat(row_starts, lengths)
     first = np.repeat(starts, lengths)

@@ -73,6 +73,15 @@ def test_keep_most_recent():
     assert_array(same_lengths, [1, 1], np.int64)
 
 
+def test_keep_windows_cuts_each_long_row_at_its_start_and_refuses_a_start_outside_it():
+    flat, lengths = np.arange(10, 19), np.array([5, 1, 3])
+    kept, kept_lengths = _padding.keep_windows(flat, lengths, 2, np.array([3, 0, 1]))
+    assert_array(kept, [13, 14, 15, 17, 18], np.int64)
+    assert_array(kept_lengths, [2, 1, 2], np.int64)
+    with pytest.raises(ValueError, match=r"row 2: window start 2 outside \[0, 1\]"):
+        _padding.keep_windows(flat, lengths, 2, np.array([0, 0, 2]))
+
+
 def test_scatter_padded():
     real = np.arange(3) < np.array([2, 0, 3])[:, None]
     assert_array(

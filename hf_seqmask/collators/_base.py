@@ -94,15 +94,18 @@ class SequenceCollator(BatchGenerators, DataCollatorMixin):
             so a prediction reads what evaluation read. Default ``()``: every side feature is hidden
             with its item.
         max_length: the widest batch: each row keeps its ``max_length`` most recent items (the
-            target included), ``max_length - 1`` in predict mode so that the predicted item lands
-            where evaluation put it (see ``history_limit``); cut rows are counted in
-            ``truncated_rows`` and ``truncated_items`` of this process.
+            target included; in training a random window with ``train_window="random"``),
+            ``max_length - 1`` in predict mode so that the predicted item lands where evaluation put
+            it (see ``history_limit``); cut rows are counted in ``truncated_rows`` and
+            ``truncated_items`` of this process.
         train_window: which ``max_length`` items a longer row keeps in training: its most recent
             (``"recent"``, default) or a window starting anywhere in the row, uniformly, drawn anew
-            for every batch (``"random"``): over the epochs a model sees the whole of long histories
-            at the cost of ``max_length`` items a row (BERT4Rec's data preparation slides a window over
-            long rows for the same reason). Evaluation and prediction always keep the most recent
-            items. Needs ``max_length``.
+            for every batch (``"random"``): over the epochs a model trains on every item of long
+            histories at the cost of ``max_length`` items a row (BERT4Rec's data preparation slides a
+            window over long rows for the same reason). A middle item falls in a window most often, a
+            row's first and most recent items least (``1 / (length - max_length + 1)`` of the
+            batches); ``mask_last_item_prob`` and ``train_on_last_item_only`` act on the window's last
+            item. Evaluation and prediction always keep the most recent items. Needs ``max_length``.
         pad_to_multiple_of: round the padded length up to a multiple of this, but never beyond
             ``max_length``: the batch stays as wide as the model takes (``max_length=10`` with
             ``pad_to_multiple_of=8`` pads to 8, or to 10 where a row is longer than 8).
@@ -214,12 +217,12 @@ class SequenceCollator(BatchGenerators, DataCollatorMixin):
 
     def torch_call(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Collate ``features`` (a list of example dicts) into the batch of the scheme's contract."""
-        generator = None
-        if self._draws():
-            generator = self._get_generator()
-        else:
-            self._next_call()  # counted all the same: later batch indices stay right
-        padded = self._pad(features, generator)
+        if self._draws_windows():
+            generator = self._batch_generator()
+            padded = self._pad(features, generator)  # the window is the batch's first draw
+        else:  # padded first: a refused batch takes no batch number
+            padded = self._pad(features, None)
+            generator = self._batch_generator()
         batch = self._assemble(padded, self._mask(padded, generator))
         if self._negative_sampler is not None and self.mode == "train":  # training: a generator exists
             negatives = cast(NegativeSampling, self.negatives)
@@ -247,9 +250,17 @@ class SequenceCollator(BatchGenerators, DataCollatorMixin):
     def _draws_windows(self) -> bool:
         return self.mode == "train" and self.train_window == "random"
 
+    def _batch_generator(self) -> torch.Generator | None:
+        """This batch's generator if it draws anything, else None; the batch is counted either way."""
+        if self._draws() or self._draws_windows():
+            return self._get_generator()
+        self._next_call()  # counted all the same: later batch indices stay right
+        return None
+
     def _window_starts(self, lengths: np.ndarray, generator: torch.Generator) -> np.ndarray:
         """(B,) int64: where each row's training window starts, uniform over ``[0, length - max_length]``
-        (0 for rows that fit). One float64 draw per row, before the scheme's own draws."""
+        (0 for rows that fit). One float64 draw per row, before the scheme's own draws, in batches with a
+        row longer than ``max_length`` only (the others draw the masks of ``"recent"``)."""
         spare = np.maximum(lengths - cast(int, self.max_length), 0)  # (B,)
         uniform = torch.rand(len(lengths), generator=generator, dtype=torch.float64).numpy()
         return np.minimum((uniform * (spare + 1)).astype(np.int64), spare)
@@ -274,8 +285,10 @@ class SequenceCollator(BatchGenerators, DataCollatorMixin):
     def _pad(self, features: Sequence[Mapping[str, Any]], generator: torch.Generator | None) -> PaddedBatch:
         key = self.input_key
         windows = None
-        if self._draws_windows():  # training draws: a generator exists
-            batch_generator = cast(torch.Generator, generator)
+        if self._draws_windows():
+            if generator is None:  # never the global RNG
+                raise RuntimeError("a training window needs the batch's generator")
+            batch_generator = generator
             windows = lambda lengths: self._window_starts(lengths, batch_generator)  # noqa: E731
         padded = _padding.pad_examples(
             features,

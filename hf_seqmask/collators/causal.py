@@ -59,8 +59,7 @@ class CausalCollator(SequenceCollator):
         check_perm_format(self.perm_format)
 
     def _draws(self) -> bool:
-        # causal targets draw nothing: a generator only for negatives or training windows
-        return self.mode == "train" and (self._negative_sampler is not None or self._draws_windows())
+        return self.mode == "train" and self._negative_sampler is not None  # causal targets draw nothing
 
     @property
     def predict_slot(self) -> bool:

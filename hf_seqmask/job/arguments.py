@@ -83,7 +83,10 @@ class ModelArguments:
 
 @dataclass
 class MaskingArguments:
-    max_length: int = field(default=100, metadata={"help": "the model's max_seq_length: most recent items kept"})
+    max_length: int = field(
+        default=100,
+        metadata={"help": "the model's max_seq_length: items a row keeps (the most recent; see --train-window)"},
+    )
     mlm_probability: float = 0.2
     mask_last_item_prob: float = field(
         default=0.0, metadata={"help": "mlm/rtd: chance of a row to have only its last item masked"}
@@ -92,8 +95,8 @@ class MaskingArguments:
         default="recent",
         metadata={
             "help": "which --max-length items of a longer history a training row keeps: the most recent, or a "
-            "window drawn anywhere in the history for every batch (the whole history seen over the epochs at the "
-            "same cost; evaluation keeps the most recent)"
+            "window drawn uniformly anywhere in the history for every batch (every item trained on over the epochs "
+            "at the same cost, the most recent ones less often; evaluation keeps the most recent)"
         },
     )
 

@@ -52,7 +52,8 @@ class SeqRecConfig(PretrainedConfig):
             config saved before the option reads): every side feature is hidden with its item.
         pad_token_id, mask_token_id, special_token_ids: the reserved ids, never drawn as replacements.
         max_seq_length: the widest batch the model takes: its collators' ``max_length`` (each row keeps
-            its ``max_seq_length`` most recent items; predict mode ``max_seq_length - 1`` plus the slot,
+            its ``max_seq_length`` most recent items, a random window in training with
+            ``masking={"train_window": "random"}``; predict mode ``max_seq_length - 1`` plus the slot,
             so predictions are read where training put targets); ``None``: no limit but the backbone's
             position table. (Not ``max_length``: HF reserves that name for generation.)
         masking: the scheme's collator options (``mlm_probability``, ``max_span_length``,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hf_seqmask import SCHEMES, SeqRecModel
+from hf_seqmask import SCHEMES, MaskedCollator, SeqRecModel
 
 from .._tiny import PAIRS, VOCAB, collator, tiny_model
 
@@ -50,11 +50,17 @@ def test_window_starts_are_uniform_over_the_row():
     assert counts.min() > 0.7 * expected and counts.max() < 1.3 * expected
 
 
-def test_clm_windows_keep_every_next_item_target_inside_the_window():
-    batch = collator("clm", max_length=4, train_window="random")([{"input_ids": LONG}])
-    items = batch["input_ids"][0]
-    assert (items[1:] == items[:-1] + 1).all()  # contiguous
-    assert batch["labels"][0].tolist() == [-100, *items[1:].tolist()]  # GPT-2 shifts inside
+def test_rows_of_different_lengths_each_keep_a_window_of_their_own():
+    lengths, firsts = (20, 9, 4, 12), (2, 22, 31, 35)  # each row its own ids: 2..21, 22..30, 31..34, 35..46
+    rows = [{"input_ids": list(range(first, first + n))} for first, n in zip(firsts, lengths, strict=True)]
+    make = collator("clm", max_length=5, train_window="random")
+    for _ in range(30):
+        items = make(rows)["input_ids"]
+        for row, first, n in zip(items, firsts, lengths, strict=True):
+            kept = row[row != 0]
+            assert len(kept) == min(n, 5) and (kept[1:] == kept[:-1] + 1).all()  # contiguous, in order
+            assert int(kept[0]) >= first and int(kept[-1]) < first + n  # inside its own row
+    assert make(rows)["input_ids"][2].tolist() == [31, 32, 33, 34, 0]  # a short row whole
 
 
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
@@ -70,14 +76,46 @@ def test_evaluation_and_prediction_keep_the_most_recent_items(scheme, mode):
 
 
 def test_windows_are_seeded_by_the_batch_generator():
-    options = dict(max_length=6, train_window="random", side_feature_keys=("pos",))
-    first, again, other = (collator("mlm", seed=seed, **options) for seed in (3, 3, 4))
-    batches = [make(_rows()) for make in (first, again, other)]
-    assert torch.equal(batches[0]["input_ids"], batches[1]["input_ids"])
-    assert not torch.equal(batches[0]["labels"], batches[2]["labels"])
+    # clm draws nothing but the windows, so its inputs show the windows alone
+    first, again, other = (collator("clm", max_length=6, train_window="random", seed=seed) for seed in (3, 3, 4))
+    rows = [{"input_ids": LONG}] * 8
+    batches = [make(rows)["input_ids"] for make in (first, again, other)]
+    assert torch.equal(batches[0], batches[1])
+    assert not torch.equal(batches[0], batches[2])
     first.set_epoch(1)
     again.set_epoch(2)
-    assert not torch.equal(first(_rows())["labels"], again(_rows())["labels"])
+    assert not torch.equal(first(rows)["input_ids"], again(rows)["input_ids"])
+    again.set_epoch(1)
+    first.set_epoch(1)
+    assert torch.equal(first(rows)["input_ids"], again(rows)["input_ids"])
+
+
+def test_recent_windows_and_masks_are_those_of_earlier_releases():
+    # Drawn by the code before training windows existed (session 35): truncation, side features and the
+    # masks of a long-row batch are unchanged.
+    rows = [
+        {"input_ids": list(range(2, 14)), "pos": list(range(12))},
+        {"input_ids": [20, 21, 22], "pos": [0, 1, 2]},
+        {"input_ids": list(range(30, 37)), "pos": list(range(7))},
+    ]
+    make = MaskedCollator(
+        vocab_size=40, mask_token_id=1, seed=7, max_length=5, side_feature_keys=("pos",), mlm_probability=0.4,
+        mask_last_item_prob=0.2,
+    )  # fmt: skip
+    first, second = make(rows), make(rows)
+    assert first["input_ids"].tolist() == [[9, 1, 1, 1, 1], [1, 1, 22, 0, 0], [32, 33, 34, 35, 1]]
+    assert first["labels"].tolist() == [[-100, 10, 11, 12, 13], [20, 21, -100, -100, -100], [-100] * 4 + [36]]
+    assert second["input_ids"].tolist() == [[9, 10, 11, 12, 1], [1, 21, 1, 0, 0], [1, 1, 34, 35, 36]]
+    assert second["pos"].tolist() == [[7, 8, 9, 10, 0], [0, 1, 0, 0, 0], [0, 0, 4, 5, 6]]
+    assert (make.truncated_rows, make.truncated_items) == (4, 18)
+
+
+def test_a_refused_batch_takes_no_batch_number():
+    make = collator("mlm", max_length=6)
+    with pytest.raises(ValueError, match="outside"):
+        make([{"input_ids": [5, 99]}])
+    rows = [{"input_ids": LONG}] * 4
+    assert torch.equal(make(rows)["labels"], collator("mlm", max_length=6)(rows)["labels"])
 
 
 def test_recent_is_the_default_and_counts_what_a_window_cuts():
