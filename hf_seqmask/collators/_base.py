@@ -7,6 +7,7 @@ negatives :mod:`hf_seqmask._negatives`, XLNet's permutation outputs :mod:`._xlne
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -288,8 +289,7 @@ class SequenceCollator(BatchGenerators, DataCollatorMixin):
         if self._draws_windows():
             if generator is None:  # never the global RNG
                 raise RuntimeError("a training window needs the batch's generator")
-            batch_generator = generator
-            windows = lambda lengths: self._window_starts(lengths, batch_generator)  # noqa: E731
+            windows = functools.partial(self._window_starts, generator=generator)
         padded = _padding.pad_examples(
             features,
             input_key=key,
