@@ -72,3 +72,44 @@ def test_rtd_ablation_reads_the_runs_and_draws_the_curves(tmp_path):
     values = [json.loads((RUNS / f"{name}.json").read_text())["test"][0]["ndcg@10"]
               for name in ("xlnet-rtd-w1", "xlnet-rtd-w1-seed1", "xlnet-rtd-w1-seed2")]  # fmt: skip
     assert "| 3 | 0, 1, 2 |" in means and f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}" in means
+
+
+def test_lever_curves_compare_two_seed_families_and_name_what_changed(tmp_path):
+    curves = _load("lever_curves")
+    picture = tmp_path / "levers.png"
+    lines = curves.main(["--compare", "gpt2-clm-L50", "gpt2-clm-L50-keydrop", "--runs", str(RUNS),
+                         "--picture", str(picture)])  # fmt: skip
+    assert picture.stat().st_size > 1000
+    row = next(line for line in lines if line.startswith("| `gpt2-clm-L50` -> `gpt2-clm-L50-keydrop`"))
+    assert "| attention_dropout_unit: weight -> key | 3 / 3 |" in row  # the one option the two commands differ in
+    means = {}
+    for stem in ("gpt2-clm-L50", "gpt2-clm-L50-keydrop"):
+        values = [json.loads((RUNS / f"{stem}{suffix}.json").read_text())["test"][0]["ndcg@10"]
+                  for suffix in ("", "-seed1", "-seed2")]  # fmt: skip
+        means[stem] = statistics.fmean(values)
+        assert f"{means[stem]:.4f} ± {statistics.stdev(values):.4f}" in row
+    assert f"{100 * (means['gpt2-clm-L50-keydrop'] / means['gpt2-clm-L50'] - 1):+.1f}%" in row
+    # a family is its name and name-seedN only: the -keydrop runs are not part of gpt2-clm-L50
+    base = curves.family(_summaries(), "gpt2-clm-L50", _load("movielens")._job_defaults())
+    assert sorted(base.runs) == ["gpt2-clm-L50", "gpt2-clm-L50-seed1", "gpt2-clm-L50-seed2"]
+    epochs, mean, low, high = curves.mean_curve(base)
+    assert epochs[-1] == 20 and all(lo <= m <= hi for m, lo, hi in zip(mean, low, high, strict=True))
+
+
+def test_lever_curves_refuse_a_missing_family_and_one_of_two_recipes(tmp_path):
+    curves = _load("lever_curves")
+    summaries = _summaries()
+    defaults = _load("movielens")._job_defaults()
+    try:
+        curves.family(summaries, "no-such-run", defaults)
+    except SystemExit as error:
+        assert "'no-such-run'" in str(error)
+    else:
+        raise AssertionError("a missing family was accepted")
+    mixed = {"a": summaries["gpt2-clm-L50"], "a-seed1": summaries["gpt2-clm-L50-attn0-seed1"]}
+    try:
+        curves.family(mixed, "a", defaults)
+    except SystemExit as error:
+        assert "not one recipe" in str(error) and "a-seed1" in str(error)
+    else:
+        raise AssertionError("two recipes were accepted as one family")
