@@ -31,6 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from hf_seqmask._device import cpu_facts  # noqa: E402
+
 OUTPUT = ROOT / "docs" / "time_to_quality"
 CLM_LEVELS = (0.15, 0.17, 0.18, 0.19)
 MLM_LEVELS = (0.12, 0.14, 0.15)
@@ -75,16 +78,12 @@ RECIPES = {
 
 
 def machine() -> dict:
-    """What ran it: CPU model and logical cores, platform, python."""
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [
-            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
-        ]
-        model = names[0] if names else model
+    """What ran it: CPU model, vector unit and native bf16 (hosts of one name differ), cores, platform, python."""
+    facts = cpu_facts()
     return {
-        "cpu": model,
+        "cpu": facts["model"],
+        "cpu_capability": facts["capability"],
+        "native_bf16": facts["native_bf16"],
         "logical_cores": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),

@@ -40,6 +40,7 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 from transformers.utils import logging as transformers_logging
 
 from . import SeqRecModel, SeqRecTrainer
+from ._device import cpu_facts
 from .checkpoints import CheckpointSaveError, atomic_path, last_complete_checkpoint, write_text_atomic
 from .data import load_data_and_bad_rows
 from .evaluation import evaluate_test, format_table, model_input_columns
@@ -127,6 +128,7 @@ def _run(args: Job) -> dict[str, Any]:
         "train_seconds": round(train_seconds, 1),
         "world_size": trainer.args.world_size,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "cpu": cpu_facts(),  # train_seconds depend on it: one model name covers hosts with and without bf16 units
         "epochs_trained": round(trainer.state.epoch or 0, 2),
         "stopped_by": stop_reason(trainer.state, time_limit, max_steps=schedule),
         "validation": {"history": report.history, "best": best} if report.history else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -12,6 +13,7 @@ from typing import Any, Literal, cast
 import torch
 from transformers import HfArgumentParser, TrainingArguments
 
+from .._device import cpu_has_native_bf16
 from ..data import DataArguments
 from ..modeling.configuration import DISCRIMINATOR_LOSS_WEIGHT, REPLACEMENTS_FROM_BATCH
 from ..spec import SUPPORTED_PAIRS
@@ -163,6 +165,12 @@ def parse_args(argv: list[str] | None = None) -> Job:
         argv.append("--use_cpu")
     data, model, masking, job, training = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
     _check_flags(parser, model, masking, job)
+    if training.bf16 and training.use_cpu and not cpu_has_native_bf16():
+        warnings.warn(
+            f"--bf16 on a CPU without bf16 units ({torch.backends.cpu.get_cpu_capability()}, no AVX512-BF16 or "
+            "AMX): its bf16 matmuls are emulated, several times slower than float32; drop --bf16 on this machine",
+            stacklevel=2,
+        )
     # Defaults that depend on other options, resolved here so that metrics.json records what the run did.
     if model.replacements_from_batch is None:
         model.replacements_from_batch = model.scheme == "rtd" and REPLACEMENTS_FROM_BATCH
