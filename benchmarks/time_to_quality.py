@@ -31,9 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from hf_seqmask._device import cpu_facts  # noqa: E402
-
 OUTPUT = ROOT / "docs" / "time_to_quality"
 CLM_LEVELS = (0.15, 0.17, 0.18, 0.19)
 MLM_LEVELS = (0.12, 0.14, 0.15)
@@ -79,6 +76,9 @@ RECIPES = {
 
 def machine() -> dict:
     """What ran it: CPU model, vector unit and native bf16 (hosts of one name differ), cores, platform, python."""
+    sys.path.insert(0, str(ROOT))
+    from hf_seqmask._device import cpu_facts  # here, not at the top: `report` needs no model stack
+
     facts = cpu_facts()
     return {
         "cpu": facts["model"],

@@ -29,13 +29,22 @@ def to_model_device(batch: dict[str, Any], model: torch.nn.Module) -> dict[str, 
     return send_to_device(batch, model_device(model), non_blocking=True)
 
 
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX), as oneDNN sees it.
+# CPU flags (torch.cpu.get_capabilities()) of hardware bf16 arithmetic: x86 (AVX512-BF16, AMX, AVX-NE-CONVERT), Arm.
+_BF16_UNITS = ("avx512_bf16", "amx_bf16", "avx_ne_convert", "bf16")
 
-    Without those units bf16 matmuls are emulated: 18-38x slower than float32 on a Zen 3 EPYC (AVX2),
-    where a Zen 4 EPYC of the same name gains 14-25% from ``--bf16`` (docs/time_to_quality.md).
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU has bfloat16 arithmetic units (AVX512-BF16, AMX-BF16, AVX-NE-CONVERT or Arm's BF16).
+
+    Without them bf16 matmuls are emulated: 18-38x slower than float32 on a Zen 3 EPYC (AVX2), where a
+    Zen 4 EPYC of the same name gains 14-25% from ``--bf16`` (docs/time_to_quality.md). False when torch
+    cannot say (a build without the query).
     """
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    try:
+        capabilities = torch.cpu.get_capabilities()
+    except (AttributeError, RuntimeError):
+        return False
+    return any(capabilities.get(flag, False) for flag in _BF16_UNITS)
 
 
 def cpu_facts() -> dict[str, Any]:
