@@ -18,6 +18,7 @@ import math
 import re
 import statistics
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,8 @@ def draw(pairs: list[tuple[run_groups.RecipeGroup, run_groups.RecipeGroup]], pat
             axis.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
         axis.set_xlabel("epoch")
         axis.set_ylabel("validation NDCG@10")
-        axis.set_title("; ".join(changed_options(base, lever)) or _stem(lever), fontsize=9)
+        title = "; ".join(changed_options(base, lever)) or _stem(lever)
+        axis.set_title(textwrap.fill(title, 72), fontsize=8)  # a scheme change names several options
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     figure.tight_layout()
