@@ -15,7 +15,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from train_step import ml1m_model_and_batches, step_of  # noqa: E402
+from train_step import ml1m_model_and_batches, step_of
 
 
 def main() -> None:
