@@ -77,6 +77,14 @@ class ModelArguments:
             "on by default with --loss full, '--fused-loss false' materialises the (targets x items) logits",
         },
     )
+    last_layer_at_scored_positions: bool = field(
+        default=False,
+        metadata={
+            "help": "mlm on BERT or ELECTRA: the last layer computes its queries, attention output and feed-forward "
+            "block at the masked targets (and prediction positions) only, the same outputs where read and the same "
+            "dropout distribution for a cheaper step (docs/train_step.md); the random stream differs"
+        },
+    )
     side_feature_combiner: Literal["sum", "concat"] = field(
         default="sum",
         metadata={"help": "side features: added to the item embedding, or concatenated with it and projected back"},
@@ -206,6 +214,11 @@ def _check_flags(parser: HfArgumentParser, model: ModelArguments, masking: Maski
             parser.error(f"--{name.replace('_', '-')} must be in [0, 1), got {rate}")
     if model.attention_dropout is not None and model.model == "xlnet":
         parser.error("--attention-dropout is not separate in XLNet (one rate, --dropout), got --model xlnet")
+    if model.last_layer_at_scored_positions and (model.scheme != "mlm" or model.model not in ("bert", "electra")):
+        parser.error(
+            "--last-layer-at-scored-positions needs --scheme mlm on --model bert or electra (the other schemes score "
+            f"every position), got --scheme {model.scheme} --model {model.model}"
+        )
     if model.attention_dropout_unit == "key" and model.model == "xlnet":
         parser.error("--attention-dropout-unit key needs GPT-2, BERT or ELECTRA (XLNet has its own attention)")
     for name in ("generator_loss_weight", "discriminator_loss_weight"):

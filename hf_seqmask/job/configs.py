@@ -74,6 +74,7 @@ def model_config(args: Job, vocab_size: int, side_features: SideFeatureSpec | No
         side_feature_combiner=args.side_feature_combiner,
         fused_loss=args.fused_loss,
         attention_dropout_unit=args.attention_dropout_unit,
+        last_layer_at_scored_positions=args.last_layer_at_scored_positions,
         **rtd,
     )
 

@@ -12,6 +12,7 @@ from .._checks import check_bool, check_int_at_least, check_names_of
 from ..reserved import MASK_TOKEN_ID, PAD_TOKEN_ID
 from .backbones import max_positions
 from .key_dropout import ATTENTION_DROPOUT_UNITS
+from .last_layer import FAMILIES as LAST_LAYER_FAMILIES
 
 SCHEME_NAMES = ("clm", "mlm", "plm", "rtd")
 SIDE_COMBINERS = ("sum", "concat")
@@ -98,6 +99,11 @@ class SeqRecConfig(PretrainedConfig):
             :mod:`hf_seqmask.modeling.key_dropout`). GPT-2, BERT and ELECTRA; XLNet has its own attention.
             With ``"key"`` the backbone runs that attention function (SDPA outside training): an
             ``attn_implementation=`` given to ``from_pretrained`` does not override it.
+        last_layer_at_scored_positions: ``mlm`` on a BERT or ELECTRA body: its last layer computes its
+            queries, attention output and feed-forward block at the scored positions only (the masked
+            targets in training, the prediction position in evaluation; keys and values everywhere). The
+            same outputs where they are read and the same distribution of dropout masks, for a cheaper
+            step (:mod:`hf_seqmask.modeling.last_layer`, docs/train_step.md); another random stream.
     """
 
     model_type = "hf_seqmask"
@@ -130,6 +136,7 @@ class SeqRecConfig(PretrainedConfig):
         label_smoothing: float = 0.0,
         fused_loss: bool = False,
         attention_dropout_unit: str = "weight",
+        last_layer_at_scored_positions: bool = False,
         **kwargs: Any,
     ) -> None:
         self.backbone_config = _as_config(backbone_config)
@@ -147,6 +154,7 @@ class SeqRecConfig(PretrainedConfig):
         _check_sparse(sparse_item_embeddings, loss=loss, scheme=scheme)
         check_label_smoothing(label_smoothing, loss=loss, softmax_chunk_size=softmax_chunk_size)
         _check_fused_loss(fused_loss, loss=loss, softmax_chunk_size=softmax_chunk_size)
+        check_bool("last_layer_at_scored_positions", last_layer_at_scored_positions)
         # The attributes in their historical order, which to_dict() keeps.
         self.scheme = scheme
         self.side_features = side_features
@@ -172,6 +180,7 @@ class SeqRecConfig(PretrainedConfig):
         self.context_side_features = list(context_side_features)
         self.fused_loss = fused_loss
         self.attention_dropout_unit = attention_dropout_unit
+        self.last_layer_at_scored_positions = last_layer_at_scored_positions
         kwargs["pad_token_id"] = pad_token_id  # PreTrainedConfig takes it as a keyword
         super().__init__(**kwargs)
         if self.backbone_config is not None:  # HF also builds a bare config (no backbone) to diff against
@@ -191,6 +200,13 @@ class SeqRecConfig(PretrainedConfig):
             raise ValueError(
                 "Invalid attention_dropout_unit='key': XLNet computes its own attention (one dropout rate, "
                 "per weight); use 'weight'"
+            )
+        if self.last_layer_at_scored_positions and (
+            self.scheme != "mlm" or backbone.model_type not in LAST_LAYER_FAMILIES
+        ):
+            raise ValueError(
+                "Invalid last_layer_at_scored_positions=True: it needs scheme='mlm' on a BERT or ELECTRA backbone "
+                f"(the other schemes score every position), got scheme={self.scheme!r} on {backbone.model_type!r}"
             )
         positions = self.max_positions
         if self.max_seq_length is not None and positions is not None and self.max_seq_length > positions:

@@ -41,6 +41,7 @@ from .backbones import (
 from .configuration import SeqRecConfig
 from .embeddings import MultiHotEmbedding, combine, hide_item_keep_context, side_embedding_layers
 from .key_dropout import use_key_dropout
+from .last_layer import QUERY_MASK, use_last_layer_at_scored_positions
 from .outputs import SeqRecOutput
 from .saving import SeqRecSavingMixin
 from .serving import SeqRecServingMixin
@@ -114,6 +115,8 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
             for lm in (self.backbone, self.generator):
                 if lm is not None:
                     use_key_dropout(lm)
+        if config.last_layer_at_scored_positions:
+            use_last_layer_at_scored_positions(self.backbone)
         # rtd: how many replacement draws this model has made; saved in checkpoints, so a resumed run
         # continues the draws of the uninterrupted one (each draw's generator is keyed by it).
         self.register_buffer("replacement_draws", torch.zeros((), dtype=torch.long), persistent=config.scheme == "rtd")
@@ -236,7 +239,13 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
             )  # fmt: skip
 
         embeddings = self.embed(input_ids, side_features, mask_positions)  # (B, L, D)
-        hidden = hidden_states(self.backbone, inputs_embeds=embeddings, attention_mask=attention_mask, **permutation)
+        scored: dict[str, torch.Tensor] = {}
+        # The last layer then computes these positions only (traced, it runs whole: shapes cannot follow a count).
+        if config.last_layer_at_scored_positions and not torch.compiler.is_compiling():
+            scored[QUERY_MASK] = _scored_positions(labels, prediction_positions, input_ids.shape, input_ids.device)
+        hidden = hidden_states(
+            self.backbone, inputs_embeds=embeddings, attention_mask=attention_mask, **permutation, **scored
+        )
         loss, logits = None, None
         if labels is not None:
             loss, logits = self._training_loss(
@@ -337,6 +346,24 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
         if traced:  # T is symbolic (dynamic targets traced): no branch on it
             return losses.traced_cross_entropy(logits, targets, config.label_smoothing), logits
         return losses.cross_entropy_or_zero(logits, targets, config.label_smoothing), logits
+
+
+def _scored_positions(
+    labels: torch.Tensor | None,
+    prediction_positions: torch.Tensor | None,
+    shape: torch.Size,
+    device: torch.device,
+) -> torch.Tensor:
+    """The (B, L) bool mask of the positions a masked LM's forward reads: its targets (``labels``) and
+    each row's prediction position (-1: none)."""
+    scored = torch.zeros(shape, dtype=torch.bool, device=device)
+    if labels is not None:
+        scored |= losses.target_selection(labels.to(device), shift=False)[0]
+    if prediction_positions is not None:
+        positions = prediction_positions.to(device)
+        rows = torch.arange(shape[0], device=device)[positions >= 0]
+        scored[rows, positions[positions >= 0]] = True
+    return scored
 
 
 def _dynamic_targets_traced() -> bool:

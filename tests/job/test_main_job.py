@@ -244,6 +244,14 @@ def test_attention_dropout_unit_reaches_the_model_config():
     assert model_config(per_key, vocab_size=50).attention_dropout_unit == "key"
 
 
+def test_last_layer_at_scored_positions_reaches_the_model_config():
+    from hf_seqmask.job import model_config
+
+    assert not model_config(parse_args([]), vocab_size=50).last_layer_at_scored_positions
+    pruned = parse_args(["--model", "electra", "--last-layer-at-scored-positions"])
+    assert model_config(pruned, vocab_size=50).last_layer_at_scored_positions
+
+
 def test_train_window_reaches_the_masking_spec_and_its_collators():
     from hf_seqmask.job import model_config
     from hf_seqmask.spec import collator_from_config
@@ -261,6 +269,11 @@ def test_train_window_reaches_the_masking_spec_and_its_collators():
         (["--attention-dropout", "1"], "--attention-dropout must be in [0, 1), got 1.0"),
         (["--model", "xlnet", "--scheme", "plm", "--attention-dropout-unit", "key"], "--attention-dropout-unit key"),
         (["--dropout", "-0.1"], "--dropout must be in [0, 1), got -0.1"),
+        (
+            ["--model", "gpt2", "--scheme", "clm", "--last-layer-at-scored-positions"],
+            "--last-layer-at-scored-positions needs --scheme mlm on --model bert or electra",
+        ),
+        (["--scheme", "rtd", "--last-layer-at-scored-positions"], "got --scheme rtd --model bert"),
     ],
 )
 def test_bad_dropout_flags_are_refused_with_the_flag_named(capsys, flags, message):
