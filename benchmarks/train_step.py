@@ -67,13 +67,21 @@ class MatmulRecorder(TorchDispatchMode):
 
 
 def ml1m_model_and_batches(
-    family: str, scheme: str, length: int, batch_size: int, count: int, dropout: str = "default", fused: bool = False
+    family: str,
+    scheme: str,
+    length: int,
+    batch_size: int,
+    count: int,
+    dropout: str = "default",
+    fused: bool = False,
+    last_layer: bool = False,
 ) -> tuple:
     """A model of the ML-1M size (3,418 items, hidden 64, 2 layers, 2 heads; SDPA attention) for
     sequences of ``length`` and ``count`` training batches of ``batch_size`` random full-length sequences.
     ``dropout``: the configs' own 0.1 everywhere (``"default"``), 0.1 everywhere with attention dropout
     per key (``"key"``: ``SeqRecConfig.attention_dropout_unit``), none on the attention weights
-    (``"no attention"``), or none at all (``"none"``); ``fused``: ``SeqRecConfig.fused_loss``."""
+    (``"no attention"``), or none at all (``"none"``); ``fused``: ``SeqRecConfig.fused_loss``; ``last_layer``:
+    ``SeqRecConfig.last_layer_at_scored_positions`` (mlm)."""
     from transformers import BertConfig, GPT2Config
 
     from hf_seqmask import SCHEMES, SeqRecConfig, SeqRecModel
@@ -94,8 +102,9 @@ def ml1m_model_and_batches(
     torch.manual_seed(0)
     unit = "key" if dropout == "key" else "weight"
     config = SeqRecConfig(
-        backbone_config=backbone, scheme=scheme, max_seq_length=length, fused_loss=fused, attention_dropout_unit=unit
-    )
+        backbone_config=backbone, scheme=scheme, max_seq_length=length, fused_loss=fused, attention_dropout_unit=unit,
+        last_layer_at_scored_positions=last_layer,
+    )  # fmt: skip
     model = SeqRecModel(config)
     collate = SCHEMES[scheme](vocab_size=vocab, mask_token_id=1, seed=0, max_length=length)
     generator = torch.Generator().manual_seed(0)

@@ -74,11 +74,14 @@ def test_step_levers_benchmark_runs_at_a_tiny_size(capsys):
     results = module.main(["--rounds", "1", "--backend", "aot_eager", "--length", "16", "--batch-size", "4"])
     levers = {f"{way}, {lever[0]}" for way in ("eager", "compiled") for lever in module.LEVERS}
     variants = {"eager", "matmuls alone"} | levers
-    assert set(results) == {"gpt2-clm", "bert-mlm"} and all(set(r) == variants for r in results.values())
+    masked = {f"eager, {name}" for name, _ in module.MASKED_LEVERS} | {module.PRUNED_FLOOR}
+    assert set(results) == {"gpt2-clm", "bert-mlm"}
+    assert set(results["gpt2-clm"]) == variants and set(results["bert-mlm"]) == variants | masked
     assert all(ms > 0 for r in results.values() for ms in r.values())
     printed = capsys.readouterr().out
     assert "| bert | mlm | compiled, fused, no attention dropout |" in printed
     assert "| gpt2 | clm | eager, fused, attention dropout per key |" in printed
+    assert "| bert | mlm | eager, fused, attention dropout per key, last layer at scored positions |" in printed
 
 
 def test_scale_benchmark_runs_at_a_tiny_size():
