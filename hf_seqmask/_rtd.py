@@ -16,6 +16,7 @@ from transformers import PreTrainedModel
 
 from .losses import cross_entropy_or_zero, target_selection
 from .modeling.backbones import hidden_states, item_logits
+from .modeling.last_layer import QUERY_MASK
 from .modeling.outputs import SeqRecOutput
 
 
@@ -133,14 +134,16 @@ def rtd_training_step(
         )
     masked = model.embed(input_ids, side_features, mask_positions)  # (B, L, D)
     where, targets = target_selection(labels, shift=False)
-    main_hidden = hidden_states(model.backbone, inputs_embeds=masked, attention_mask=attention_mask)
+    # The masked passes are read at the targets only: their last layer may compute just those.
+    scored = {QUERY_MASK: where} if getattr(config, "last_layer_at_scored_positions", False) else {}
+    main_hidden = hidden_states(model.backbone, inputs_embeds=masked, attention_mask=attention_mask, **scored)
     main_logits = item_logits(model.backbone, main_hidden[where])  # (T, V)
     smoothing = getattr(config, "label_smoothing", 0.0)
     generator_loss = cross_entropy_or_zero(main_logits, targets, smoothing)
     if model.generator is None:
         generator_logits = main_logits
     else:  # a separate generator; the main network's masked-LM loss above still teaches it to score items
-        generator_hidden = hidden_states(model.generator, input_ids=input_ids, attention_mask=attention_mask)
+        generator_hidden = hidden_states(model.generator, input_ids=input_ids, attention_mask=attention_mask, **scored)
         generator_logits = item_logits(model.generator, generator_hidden[where])  # (T, V)
         generator_loss = generator_loss + cross_entropy_or_zero(generator_logits, targets, smoothing)
 

@@ -80,9 +80,9 @@ class ModelArguments:
     last_layer_at_scored_positions: bool = field(
         default=False,
         metadata={
-            "help": "mlm on BERT or ELECTRA: the last layer computes its queries, attention output and feed-forward "
-            "block at the masked targets (and prediction positions) only, the same outputs where read and the same "
-            "dropout distribution for a cheaper step (docs/train_step.md); the random stream differs"
+            "help": "mlm/rtd on BERT or ELECTRA: the last layer computes its queries, attention output and "
+            "feed-forward block at the masked targets (and prediction positions) only, the same outputs where "
+            "read and the same dropout distribution for a cheaper step (docs/train_step.md); another random stream"
         },
     )
     side_feature_combiner: Literal["sum", "concat"] = field(
@@ -214,10 +214,12 @@ def _check_flags(parser: HfArgumentParser, model: ModelArguments, masking: Maski
             parser.error(f"--{name.replace('_', '-')} must be in [0, 1), got {rate}")
     if model.attention_dropout is not None and model.model == "xlnet":
         parser.error("--attention-dropout is not separate in XLNet (one rate, --dropout), got --model xlnet")
-    if model.last_layer_at_scored_positions and (model.scheme != "mlm" or model.model not in ("bert", "electra")):
+    if model.last_layer_at_scored_positions and (
+        model.scheme not in ("mlm", "rtd") or model.model not in ("bert", "electra")
+    ):
         parser.error(
-            "--last-layer-at-scored-positions needs --scheme mlm on --model bert or electra (the other schemes score "
-            f"every position), got --scheme {model.scheme} --model {model.model}"
+            "--last-layer-at-scored-positions needs --scheme mlm or rtd on --model bert or electra (clm and plm "
+            f"score every position), got --scheme {model.scheme} --model {model.model}"
         )
     if model.attention_dropout_unit == "key" and model.model == "xlnet":
         parser.error("--attention-dropout-unit key needs GPT-2, BERT or ELECTRA (XLNet has its own attention)")

@@ -99,9 +99,10 @@ class SeqRecConfig(PretrainedConfig):
             :mod:`hf_seqmask.modeling.key_dropout`). GPT-2, BERT and ELECTRA; XLNet has its own attention.
             With ``"key"`` the backbone runs that attention function (SDPA outside training): an
             ``attn_implementation=`` given to ``from_pretrained`` does not override it.
-        last_layer_at_scored_positions: ``mlm`` on a BERT or ELECTRA body: its last layer computes its
-            queries, attention output and feed-forward block at the scored positions only (the masked
-            targets in training, the prediction position in evaluation; keys and values everywhere). The
+        last_layer_at_scored_positions: ``mlm`` or ``rtd`` on BERT or ELECTRA networks: the last layer of
+            a masked pass computes its queries, attention output and feed-forward block at the scored
+            positions only (the masked targets in training, the prediction position in evaluation; keys
+            and values everywhere; rtd's discriminator pass reads every position and runs whole). The
             same outputs where they are read and the same distribution of dropout masks, for a cheaper
             step (:mod:`hf_seqmask.modeling.last_layer`, docs/train_step.md); another random stream.
     """
@@ -201,12 +202,15 @@ class SeqRecConfig(PretrainedConfig):
                 "Invalid attention_dropout_unit='key': XLNet computes its own attention (one dropout rate, "
                 "per weight); use 'weight'"
             )
+        families = {backbone.model_type} | (
+            {generator_family} if generator_family and not self.tie_generator else set()
+        )
         if self.last_layer_at_scored_positions and (
-            self.scheme != "mlm" or backbone.model_type not in LAST_LAYER_FAMILIES
+            self.scheme not in ("mlm", "rtd") or not families <= set(LAST_LAYER_FAMILIES)
         ):
             raise ValueError(
-                "Invalid last_layer_at_scored_positions=True: it needs scheme='mlm' on a BERT or ELECTRA backbone "
-                f"(the other schemes score every position), got scheme={self.scheme!r} on {backbone.model_type!r}"
+                "Invalid last_layer_at_scored_positions=True: it needs scheme 'mlm' or 'rtd' on BERT or ELECTRA "
+                f"networks (clm and plm score every position), got scheme={self.scheme!r} on {sorted(families)}"
             )
         positions = self.max_positions
         if self.max_seq_length is not None and positions is not None and self.max_seq_length > positions:

@@ -116,7 +116,9 @@ class SeqRecModel(SeqRecSavingMixin, PreTrainedModel, SeqRecServingMixin):  # ty
                 if lm is not None:
                     use_key_dropout(lm)
         if config.last_layer_at_scored_positions:
-            use_last_layer_at_scored_positions(self.backbone)
+            for lm in (self.backbone, self.generator):
+                if lm is not None:
+                    use_last_layer_at_scored_positions(lm)
         # rtd: how many replacement draws this model has made; saved in checkpoints, so a resumed run
         # continues the draws of the uninterrupted one (each draw's generator is keyed by it).
         self.register_buffer("replacement_draws", torch.zeros((), dtype=torch.long), persistent=config.scheme == "rtd")

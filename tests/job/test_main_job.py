@@ -271,9 +271,9 @@ def test_train_window_reaches_the_masking_spec_and_its_collators():
         (["--dropout", "-0.1"], "--dropout must be in [0, 1), got -0.1"),
         (
             ["--model", "gpt2", "--scheme", "clm", "--last-layer-at-scored-positions"],
-            "--last-layer-at-scored-positions needs --scheme mlm on --model bert or electra",
+            "--last-layer-at-scored-positions needs --scheme mlm or rtd on --model bert or electra",
         ),
-        (["--scheme", "rtd", "--last-layer-at-scored-positions"], "got --scheme rtd --model bert"),
+        (["--model", "xlnet", "--last-layer-at-scored-positions"], "got --scheme mlm --model xlnet"),
     ],
 )
 def test_bad_dropout_flags_are_refused_with_the_flag_named(capsys, flags, message):

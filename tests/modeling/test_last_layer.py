@@ -1,6 +1,6 @@
 """The last layer at the scored positions only (``SeqRecConfig(last_layer_at_scored_positions=True)``):
-the full model's outputs, loss and gradients where they are read, on padded batches, with every
-attention function and side features; the saved model and a deep copy keep it; clear refusals."""
+the full model's outputs, loss and gradients where they are read (mlm; rtd's masked passes), on padded
+batches, with every attention function and side features; the saved model and a deep copy keep it; clear refusals."""
 
 import copy
 
@@ -129,12 +129,47 @@ def test_the_exported_scoring_program_equals_the_full_model(tmp_path):
     torch.testing.assert_close(program(**inputs), full.eval().score_batch(batch), rtol=0, atol=1e-4)
 
 
-@pytest.mark.parametrize(("family", "scheme"), [("gpt2", "clm"), ("bert", "rtd"), ("xlnet", "mlm"), ("electra", "rtd")])
+@pytest.mark.parametrize(("family", "scheme"), [("gpt2", "clm"), ("xlnet", "mlm"), ("xlnet", "plm")])
 def test_refused_where_every_position_is_scored_or_the_body_is_not_berts(family, scheme):
-    with pytest.raises(ValueError, match=f"last_layer_at_scored_positions=True.*{scheme!r} on {family!r}"):
+    with pytest.raises(ValueError, match=rf"last_layer_at_scored_positions=True.*scheme={scheme!r} on \['{family}'\]"):
         tiny_model(family, scheme, last_layer_at_scored_positions=True)
     with pytest.raises(TypeError, match="last_layer_at_scored_positions=1; must be a bool"):
         tiny_model("bert", "mlm", last_layer_at_scored_positions=1)
+
+
+@pytest.mark.parametrize("separate_generator", [False, True])
+def test_rtd_masked_passes_prune_and_train_as_the_full_model(separate_generator):
+    options = {}
+    if separate_generator:
+        generator = backbone_config("bert")
+        generator.hidden_size, generator.intermediate_size = 16, 32
+        options = {"tie_generator": False, "generator_config": generator}
+    backbone = backbone_config("bert")
+    backbone.hidden_dropout_prob = backbone.attention_probs_dropout_prob = 0.0
+    if separate_generator:
+        options["generator_config"].hidden_dropout_prob = options["generator_config"].attention_probs_dropout_prob = 0.0
+    models = [
+        SeqRecModel(
+            SeqRecConfig(backbone_config=backbone, scheme="rtd", seed=0, last_layer_at_scored_positions=flag, **options)
+        )
+        for flag in (False, True)
+    ]
+    models[1].load_state_dict(models[0].state_dict())
+    batch = collator("rtd")(sessions(10, seed=2))
+    outputs = []
+    for model in models:
+        model.train().zero_grad()
+        output = model(**batch)
+        output.loss.backward()
+        outputs.append(output)
+    torch.testing.assert_close(outputs[1].corrupted_input_ids, outputs[0].corrupted_input_ids, rtol=0, atol=0)
+    torch.testing.assert_close(outputs[1].loss, outputs[0].loss, rtol=1e-5, atol=1e-6)
+    for (name, a), (_, b) in zip(models[0].named_parameters(), models[1].named_parameters(), strict=True):
+        if a.grad is not None:
+            torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-6, msg=name)
+    with torch.no_grad():
+        evaluation = collator("rtd", "eval")(sessions(6, seed=3))
+        torch.testing.assert_close(models[1].eval()(**evaluation).logits, models[0].eval()(**evaluation).logits)
 
 
 def test_the_body_alone_refuses_a_decoder():
