@@ -10,7 +10,7 @@ batch 64 x 200, hidden 64, 3,418 items, 2 threads) this times, per step:
   attention dropout, then without any dropout (the ceiling: what dropout costs);
 - each of those steps compiled (``torch.compile``, dynamic targets: the masked step scores
   its T targets only; the fused loss is a custom op, one call in the graph);
-- for BERT + mlm also, eager only, the last layer at the scored positions only
+- for BERT + mlm (and + rtd) also, eager only, the last layer at the scored positions only
   (``SeqRecConfig(last_layer_at_scored_positions=True)``: traced, that layer runs whole), with attention
   dropout per key and without any dropout;
 - the step's matrix multiplies alone (recorded from the recipe's step, run on fresh tensors), and for
@@ -76,7 +76,7 @@ def levers_in_turns(
         forward = torch.compile(other, backend=backend)
         steps[f"compiled, {name}"] = lambda batch, step=compiled, forward=forward: step(batch, forward)
     floors = {"matmuls alone": recorder}
-    if scheme == "mlm":
+    if scheme in ("mlm", "rtd"):
         for name, dropout in MASKED_LEVERS:
             other = ml1m_model_and_batches(
                 family, scheme, length, batch_size, 0, dropout=dropout, fused=True, last_layer=True
