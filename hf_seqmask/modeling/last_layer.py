@@ -18,10 +18,10 @@ run is not the full layer's run draw for draw). docs/train_step.md measures the 
 Example:
     >>> import torch
     >>> from transformers import BertConfig, BertModel
-    >>> torch.manual_seed(0) and None
+    >>> torch.manual_seed(0) and None  # the model's initial weights (HF draws them from the global generator)
     >>> body = BertModel(BertConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
     ...                             intermediate_size=32, vocab_size=10, max_position_embeddings=8)).eval()
-    >>> x = torch.randn(2, 5, 16)
+    >>> x = torch.randn(2, 5, 16, generator=torch.Generator().manual_seed(0))
     >>> full = body(inputs_embeds=x).last_hidden_state
     >>> use_last_layer_at_scored_positions(body)
     >>> scored = torch.tensor([[False, True, False, False, True], [True, False, False, False, False]])
