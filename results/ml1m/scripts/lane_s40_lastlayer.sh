@@ -1,5 +1,5 @@
 #!/bin/bash
-# Prepared in session 40 (issue 24), not yet run: BERT + mlm at the masked recipe that passed
+# Prepared in session 40 (issue 24), run in session 41 (docs/train_step.md): BERT + mlm at the masked recipe that passed
 # (`bert-mlm-L50-d128-attn0-window`: three seeds 0.1573 ± 0.0058) with its last layer computed at the
 # scored positions only (`--last-layer-at-scored-positions`: the same outputs where read and the same
 # distribution of dropout masks, another random stream, a cheaper step), three seeds: the lever's quality
