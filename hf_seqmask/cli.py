@@ -50,6 +50,7 @@ from .job import (
     TimeLimit,
     ValidationReport,
     apply_collective_timeout,
+    leave_process_group,
     model_config,
     parse_args,
     peers_watched,
@@ -67,7 +68,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     # A rank that lost a peer (dead, or silent past --ddp_timeout) exits with one line that says so.
     with peers_watched(args.training.ddp_timeout), _compile_settings(args.training.torch_compile):
-        return _run(args)
+        summary = _run(args)
+        leave_process_group()  # the other ranks wait for rank 0's writes; no rank exits with the group up
+    return summary
 
 
 def _compile_settings(compiling: bool) -> contextlib.AbstractContextManager:

@@ -13,7 +13,7 @@ from .arguments import (
 )
 from .callbacks import LogAtCheckpoints, TimeLimit, ValidationReport, stop_reason
 from .configs import backbone_config, model_config, training_arguments
-from .peers import apply_collective_timeout, peers_watched
+from .peers import apply_collective_timeout, leave_process_group, peers_watched
 
 __all__ = [
     "DATACLASSES",
@@ -27,6 +27,7 @@ __all__ = [
     "ValidationReport",
     "apply_collective_timeout",
     "backbone_config",
+    "leave_process_group",
     "model_config",
     "parse_args",
     "peers_watched",

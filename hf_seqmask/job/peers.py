@@ -9,7 +9,8 @@ that timeout from ``--ddp_timeout`` (transformers' default: 1800 s) only off the
 5.x leaves a CPU/gloo group at torch's 30 minutes), so :func:`apply_collective_timeout` sets it on
 every backend, and :func:`peers_watched` turns the backend's error (gloo: ``Timed out waiting
 120000ms for recv operation``, ``Connection closed by peer``) into ``SystemExit`` with a one-line
-message naming the rank, the peer(s) it lost and the timeout.
+message naming the rank, the peer(s) it lost and the timeout. At the end, :func:`leave_process_group`
+has every rank wait for rank 0's writes and then take the group down.
 """
 
 from __future__ import annotations
@@ -69,3 +70,18 @@ def peers_watched(seconds: float) -> Iterator[None]:
         if message is None:
             raise
         raise SystemExit(message) from None
+
+
+def leave_process_group() -> bool:
+    """Wait for every rank (rank 0 writes the model and metrics last), then destroy the process group;
+    ``False`` when none is up.
+
+    A rank that exits with its gloo group still up can abort at interpreter exit ("terminate called
+    without an active exception", SIGABRT), and the launcher then kills the rank still writing: the
+    2-process test saw it once in CI. Accelerate's ``end_training`` does the same destroy.
+    """
+    if not _group_up():
+        return False
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
+    return True

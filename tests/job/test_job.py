@@ -132,3 +132,16 @@ def test_a_full_disk_while_writing_the_final_model_names_it_and_a_relaunch_finis
     monkeypatch.setattr(modeling_utils, "safe_save_file", write)
     summary = main(flags)  # finished from checkpoint-15 without another update
     assert summary["epochs_trained"] == 3 and (out / "model" / "model.safetensors").is_file()
+
+
+def test_the_job_ends_by_leaving_the_process_group_after_its_outputs_are_written(tmp_path, monkeypatch):
+    # Under a launch the other ranks wait there for rank 0's writes (hf_seqmask.job.peers.leave_process_group).
+    import hf_seqmask.cli
+
+    _interactions().to_csv(tmp_path / "clicks.csv", index=False)
+    out = tmp_path / "out"
+    written_when_left = []
+    monkeypatch.setattr(hf_seqmask.cli, "leave_process_group", lambda: written_when_left.append(
+        sorted(path.name for path in out.iterdir())))  # fmt: skip
+    main(["--dataset", str(tmp_path / "clicks.csv"), *OWN, *SMALL, "--epochs", "1", "--output-dir", str(out)])
+    assert len(written_when_left) == 1 and {"metrics.json", "model"} <= set(written_when_left[0])

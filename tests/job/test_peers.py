@@ -4,7 +4,7 @@
 import pytest
 import torch.distributed as dist
 
-from hf_seqmask.job import apply_collective_timeout, peers_watched
+from hf_seqmask.job import apply_collective_timeout, leave_process_group, peers_watched
 
 GLOO_TIMEOUT = "[gloo/transport/tcp/unbound_buffer.cc:129] Timed out waiting 10000ms for send operation to complete"
 
@@ -29,3 +29,16 @@ def test_a_lost_peer_becomes_one_line_naming_the_rank_and_the_timeout(tmp_path):
             raise RuntimeError("shape mismatch")  # not a lost peer: the error as it is
     finally:
         dist.destroy_process_group()
+
+
+def test_the_job_leaves_no_process_group_up_when_it_ends(tmp_path):
+    # A rank that exits with its gloo group up can abort at interpreter exit and take the launch down
+    # (CI, stop 41): the job's last step is a barrier, then the group destroyed.
+    assert leave_process_group() is False  # one process, no group: nothing to do
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        assert leave_process_group() is True
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
