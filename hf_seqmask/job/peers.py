@@ -77,8 +77,10 @@ def leave_process_group() -> bool:
     ``False`` when none is up.
 
     A rank that exits with its gloo group still up can abort at interpreter exit ("terminate called
-    without an active exception", SIGABRT), and the launcher then kills the rank still writing: the
-    2-process test saw it once in CI. Accelerate's ``end_training`` does the same destroy.
+    without an active exception", SIGABRT: gloo's worker threads still hold work whose tensors are
+    freed after the interpreter is gone; pytorch/pytorch#190489 and #179291), and the launcher then
+    kills the rank still writing: CI's 2-process test saw it once. Accelerate's ``end_training`` does
+    the same destroy; the job's Trainer is gone by then, so this calls torch directly.
     """
     if not _group_up():
         return False
