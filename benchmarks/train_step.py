@@ -126,14 +126,17 @@ def guard(
     bf16: bool = False,
     dropout_variants: bool = False,
     fused_loss: bool = False,
+    length: int = 200,
+    batch_size: int = 64,
 ) -> dict:
     """(step ms, matmuls-alone ms, ratio) of ``family`` + ``scheme`` at the ML-1M size; with
     ``compile_backend`` also the step of ``torch.compile(model, backend=...)`` on the same batches;
     ``bf16``: also the eager step under ``torch.autocast("cpu", torch.bfloat16)`` (what ``--bf16`` does);
     ``dropout_variants``: also the eager step without attention dropout, and without any dropout;
     ``fused_loss``: also the eager step with the item head and loss fused (with ``bf16``: also under autocast).
+    ``length`` and ``batch_size``: the batches' shape (the ML-1M guard's 200 x 64 unless a test shrinks it).
     The levers together, timed in turns: ``benchmarks/step_levers.py``."""
-    model, batches = ml1m_model_and_batches(family, scheme, 200, 64, steps + 2)
+    model, batches = ml1m_model_and_batches(family, scheme, length, batch_size, steps + 2)
     step = step_of(model)
     step(batches[0])  # warm-up
     recorder = MatmulRecorder()
@@ -149,11 +152,11 @@ def guard(
     dropout_ms = {}
     if dropout_variants:  # the same step and batches, the dropout that costs less (or none: the ceiling)
         for variant in ("no attention", "none"):
-            other = ml1m_model_and_batches(family, scheme, 200, 64, 0, dropout=variant)[0]
+            other = ml1m_model_and_batches(family, scheme, length, batch_size, 0, dropout=variant)[0]
             dropout_ms[variant] = eager_step_ms(other, batches)
     fused_ms = {}
     if fused_loss:  # (unfused, fused) on the same batches, timed alike and back to back
-        fused = ml1m_model_and_batches(family, scheme, 200, 64, 0, fused=True)[0]
+        fused = ml1m_model_and_batches(family, scheme, length, batch_size, 0, fused=True)[0]
         for variant in ("fp32", "bf16 autocast") if bf16 else ("fp32",):
             autocast = variant != "fp32"
             unfused_ms = eager_step_ms(model, batches, bf16=autocast)
@@ -257,6 +260,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--fused-loss", action="store_true", help="--guard: also time the step with the item head and loss fused"
     )
+    parser.add_argument("--length", type=int, default=200, help="--guard: the sequence length (the guard's 200)")
+    parser.add_argument("--batch-size", type=int, default=64, help="--guard: the batch size (the guard's 64)")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     if args.guard:
@@ -273,7 +278,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         for family, scheme in (("gpt2", "clm"), ("bert", "mlm")):
             measured = guard(
                 family, scheme, min(args.steps, 10), args.profile, args.compile, args.bf16, args.dropout_variants,
-                args.fused_loss,
+                args.fused_loss, args.length, args.batch_size,
             )  # fmt: skip
             for variant, (unfused, ms) in measured["fused_ms"].items():
                 ratio = ms / measured["matmul_ms"]

@@ -55,7 +55,9 @@ def test_train_step_benchmark_runs_at_a_tiny_size(capsys):
     results = module.main(["--steps", "1"])
     assert len(results) == len(PAIRS) and all(ms > 0 for ms in results.values())
     # the ML-1M-size step against its own matmuls, and the step with cheaper dropout
-    ratios = module.main(["--guard", "--steps", "1", "--dropout-variants", "--fused-loss", "--bf16"])
+    levers = ["--dropout-variants", "--fused-loss", "--bf16"]
+    guard = ["--guard", "--steps", "1", *levers, "--length", "16", "--batch-size", "4"]
+    ratios = module.main(guard)  # every lever of the guard, at a tiny shape (the guard's own is 200 x 64)
     printed = capsys.readouterr().out
     assert "gpt2 + clm: dropout no attention:" in printed and "bert + mlm: dropout none:" in printed
     assert "gpt2 + clm: fused loss, fp32:" in printed and "bert + mlm: fused loss, bf16 autocast:" in printed
